@@ -1,0 +1,64 @@
+"""Where the auditor stands on the network: its IPv6 route and its resolvers."""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+# Any global unicast destination works: a UDP connect() asks the kernel for a route and sends
+# nothing. A documentation address is used so no real host is ever named.
+ROUTE_PROBE_DESTINATION = "2001:db8::1"
+RESOLV_CONF = Path("/etc/resolv.conf")
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    destination: str
+    ok: bool
+    source: str | None = None
+    error: str | None = None
+
+
+def ipv6_route(destination: str = ROUTE_PROBE_DESTINATION) -> RouteResult:
+    """Does the kernel have an IPv6 route to `destination`, from a global source address?"""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.connect((destination, 53))
+            source = sock.getsockname()[0]
+    except OSError as exc:
+        reason = errno.errorcode.get(exc.errno or 0, "") or str(exc)
+        return RouteResult(destination, False, error=f"{reason}: {exc.strerror or exc}")
+    addr = ipaddress.IPv6Address(source.split("%")[0])
+    if addr.is_loopback or addr.is_link_local or addr.is_unspecified:
+        return RouteResult(
+            destination,
+            False,
+            source,
+            error=f"only a {('loopback' if addr.is_loopback else 'link-local')} "
+            "source address is available",
+        )
+    return RouteResult(destination, True, source)
+
+
+def system_nameservers(path: Path = RESOLV_CONF) -> list[str]:
+    """Nameserver addresses of resolv.conf, in order (IPv4 ones included, for the evidence)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        parts = line.split("#", 1)[0].split()
+        if len(parts) >= 2 and parts[0] == "nameserver":
+            out.append(parts[1].split("%")[0])
+    return out
+
+
+def is_ipv6(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).version == 6
+    except ValueError:
+        return False

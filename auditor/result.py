@@ -1,0 +1,126 @@
+"""The JSON result: built once from a run, read back by `report`, `merge` and the gates."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from auditor import __version__
+from auditor.config import Config
+from auditor.errors import ConfigError
+from auditor.model import Finding
+from auditor.registry import CheckMeta
+from auditor.scoring import compute_cost, compute_scores, compute_stage
+
+SCHEMA_VERSION = "1.0"
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def build_result(
+    *,
+    workload: str,
+    findings: list[Finding],
+    checks: Iterable[CheckMeta],
+    started_at: datetime | str,
+    finished_at: datetime | str,
+    errors: list[dict] | None = None,
+    config: Config | dict | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Every figure of the result is derived here, so scan and merge agree by construction."""
+    metas = {m.id: m for m in checks}
+    findings = sorted(findings, key=lambda f: (f.check_id, f.fingerprint))
+    counts = Counter(str(f.status) for f in findings)
+    result: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "v6audit", "version": __version__},
+        "workload": workload,
+        "started_at": started_at if isinstance(started_at, str) else _iso(started_at),
+        "finished_at": finished_at if isinstance(finished_at, str) else _iso(finished_at),
+        "scores": compute_scores(findings, metas),
+        "stage": compute_stage(findings, metas),
+        "cost": compute_cost(findings),
+        "counts": {
+            "by_status": {
+                s: counts.get(s, 0) for s in ("pass", "fail", "warn", "info", "skip", "error")
+            },
+            "suppressed": sum(1 for f in findings if f.suppressed),
+            "total": len(findings),
+        },
+        "findings": [f.to_dict() for f in findings],
+        "errors": list(errors or []),
+        "config": config.to_dict() if isinstance(config, Config) else (config or {}),
+        "checks": [m.to_dict() for m in sorted(metas.values(), key=lambda m: m.id)],
+    }
+    if extra:
+        result.update(extra)
+    return result
+
+
+def findings_of(result: dict) -> list[Finding]:
+    return [Finding.from_dict(f) for f in result.get("findings", [])]
+
+
+def checks_of(result: dict) -> list[CheckMeta]:
+    return [CheckMeta.from_dict(c) for c in result.get("checks", [])]
+
+
+@cache
+def schema() -> dict:
+    return json.loads(files("auditor").joinpath("schema/report.schema.json").read_text())
+
+
+def validate_result(result: dict, source: str = "result") -> None:
+    """Raise ConfigError naming the first place where `result` breaks the committed schema."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(result))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ConfigError(source, None, where, f"not a v6audit result: {error.message[:300]}")
+
+
+def load_result(path: str | Path) -> dict:
+    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, None, None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(path, exc.lineno, None, f"invalid JSON: {exc.msg}") from None
+    validate_result(data, path)
+    return data
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written report."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def dumps(result: dict) -> str:
+    return json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n"

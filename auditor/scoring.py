@@ -1,0 +1,172 @@
+"""Scores on two axes, the current stage and the ordered blockers of the next stage.
+
+The formulas are the design page's:
+
+- per check: r = pass / (pass + fail + error); on the `ipv6_only` axis a finding classed
+  `nat64` counts as half a pass (r = (pass + nat64/2) / (pass + nat64 + fail + error));
+- per family: 100 * sum(w * r) / sum(w) with w the check's severity weight;
+- an axis score is the mean of the families that have an applicable check.
+
+`info`, `skip` and other `warn` findings do not count; `error` counts as a failure, so a broken
+check can never raise a score. Only mandatory checks with a stage are scored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from auditor.model import STAGE_NAMES, Finding, Status
+from auditor.registry import CheckMeta
+
+DUAL_STACK_STAGES = frozenset({1, 2})
+IPV6_ONLY_STAGES = frozenset({1, 2, 3, 4})
+
+
+@dataclass
+class Tally:
+    passed: int = 0
+    failed: int = 0
+    nat64: int = 0
+
+    def ratio(self, nat64_half: bool) -> float | None:
+        if nat64_half:
+            total = self.passed + self.failed + self.nat64
+            return (self.passed + self.nat64 / 2) / total if total else None
+        total = self.passed + self.failed
+        return self.passed / total if total else None
+
+
+def is_nat64(finding: Finding) -> bool:
+    return finding.status is Status.WARN and finding.net_class == "nat64"
+
+
+def _tallies(findings: Iterable[Finding], use_suppressions: bool) -> dict[str, Tally]:
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for f in findings:
+        if use_suppressions and f.suppressed:
+            continue
+        tally = tallies[f.check_id]
+        if f.status is Status.PASS:
+            tally.passed += 1
+        elif f.status in (Status.FAIL, Status.ERROR):
+            tally.failed += 1
+        elif is_nat64(f):
+            tally.nat64 += 1
+    return tallies
+
+
+def _family_scores(
+    tallies: Mapping[str, Tally],
+    checks: Mapping[str, CheckMeta],
+    stages: frozenset[int],
+    nat64_half: bool,
+) -> dict[str, float]:
+    weighted: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for check_id, tally in tallies.items():
+        meta = checks.get(check_id)
+        if meta is None or not meta.mandatory or meta.stage not in stages:
+            continue
+        weight = meta.severity.weight
+        ratio = tally.ratio(nat64_half)
+        if ratio is None or weight == 0:
+            continue
+        acc = weighted[meta.family]
+        acc[0] += weight * ratio
+        acc[1] += weight
+    return {family: round(100 * num / den, 1) for family, (num, den) in sorted(weighted.items())}
+
+
+def _mean(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def axis_scores(
+    findings: Iterable[Finding], checks: Mapping[str, CheckMeta], use_suppressions: bool = True
+) -> dict:
+    tallies = _tallies(findings, use_suppressions)
+    dual = _family_scores(tallies, checks, DUAL_STACK_STAGES, nat64_half=False)
+    v6only = _family_scores(tallies, checks, IPV6_ONLY_STAGES, nat64_half=True)
+    return {
+        "dual_stack": _mean(dual.values()),
+        "ipv6_only": _mean(v6only.values()),
+        "families": v6only,
+    }
+
+
+def compute_scores(findings: list[Finding], checks: Mapping[str, CheckMeta]) -> dict:
+    """Scores honouring suppressions, and the same scores as if nothing were suppressed."""
+    scores = axis_scores(findings, checks, use_suppressions=True)
+    scores["ignoring_suppressions"] = axis_scores(findings, checks, use_suppressions=False)
+    return scores
+
+
+def blocker_order(finding: Finding, checks: Mapping[str, CheckMeta]) -> tuple:
+    """Structure first (a VPC CIDR before its subnets' routes), then severity, then name."""
+    meta = checks.get(finding.check_id)
+    severity = finding.severity.rank if finding.severity else 9
+    resource = (
+        finding.resource.id
+        if finding.resource
+        else (finding.target.key() if finding.target else "")
+    )
+    return (meta.fix_order if meta else 100, severity, finding.check_id, resource)
+
+
+def compute_stage(findings: list[Finding], checks: Mapping[str, CheckMeta]) -> dict:
+    """The highest stage proven (verdicts at it, no unsuppressed blocker at it or below)."""
+    blocked: set[int] = set()
+    evaluated: set[int] = set()
+    for f in findings:
+        if f.stage is None:
+            continue
+        if f.status in (Status.PASS, Status.FAIL, Status.WARN):
+            evaluated.add(f.stage)
+        if f.is_blocking and not f.suppressed:
+            blocked.add(f.stage)
+    current = 0
+    for stage in range(1, 5):
+        if stage in blocked or stage not in evaluated:
+            break
+        current = stage
+    nxt = current + 1 if current < 4 else None
+    blockers = sorted(
+        (
+            f
+            for f in findings
+            if nxt is not None and f.stage == nxt and f.is_blocking and not f.suppressed
+        ),
+        key=lambda f: blocker_order(f, checks),
+    )
+    return {
+        "current": current,
+        "name": STAGE_NAMES[current],
+        "next": nxt,
+        "next_name": STAGE_NAMES[nxt] if nxt is not None else None,
+        "blockers": [f.fingerprint for f in blockers],
+        "untested": sorted({1, 2, 3, 4} - evaluated),
+    }
+
+
+PUBLIC_IPV4_HOURLY_USD = 0.005
+HOURS_PER_MONTH = 730
+
+
+def compute_cost(findings: Iterable[Finding]) -> dict:
+    """Public IPv4 addresses counted from findings that carry `evidence.public_ipv4`
+    ({kind: count}); each is billed hourly."""
+    by_kind: dict[str, int] = defaultdict(int)
+    for f in findings:
+        for kind, count in (f.evidence.get("public_ipv4") or {}).items():
+            by_kind[kind] += int(count)
+    count = sum(by_kind.values())
+    return {
+        "public_ipv4": {
+            "count": count,
+            "hourly_usd_each": PUBLIC_IPV4_HOURLY_USD,
+            "monthly_usd": round(count * PUBLIC_IPV4_HOURLY_USD * HOURS_PER_MONTH, 2),
+            "by_kind": dict(sorted(by_kind.items())),
+        }
+    }

@@ -1,0 +1,1 @@
+"""Built-in checks, one module per family, registered through the `v6audit.checks` entry points."""
