@@ -181,7 +181,7 @@ def check(
             module=module,
         )
         _validate(meta)
-        (registry or REGISTRY).add(Check(meta, func))
+        (REGISTRY if registry is None else registry).add(Check(meta, func))
         return func
 
     return decorate

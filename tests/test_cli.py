@@ -1,0 +1,138 @@
+"""The command line as users script against it: exit codes, stdout/stderr, the JSON report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+
+from auditor.result import schema
+
+
+def test_bad_config_exits_2_naming_file_line_and_key(cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("workload: x\ndns:\n  names: [ok.example]\n  nmaes: [typo.example]\n")
+    proc = cli("scan", "-c", str(bad))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"v6audit: error: {bad}:4: dns.nmaes: unknown key (did you mean 'names'?)"
+    )
+    assert proc.stdout == ""
+
+
+def test_usage_errors_exit_2_without_traceback(cli) -> None:
+    for args in (
+        ["scan", "--format", "docx"],
+        ["scan", "--fail-on", "urgent"],
+        ["scan", "--concurrency", "0"],
+        ["explain", "no.such"],
+        ["frobnicate"],
+        ["scan", "--only", "zzz.*"],
+    ):
+        proc = cli(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and proc.stderr.startswith("v6audit")
+
+
+def test_fail_under_101_exits_1_and_reports_are_still_written(cli, plugin_env, tmp_path) -> None:
+    out = tmp_path / "out"
+    proc = cli("scan", "--only", "example.*", "-o", str(out), "--fail-under", "101", env=plugin_env)
+    assert proc.returncode == 1, proc.stderr
+    assert "gate failed: ipv6_only score 100 is under 101" in proc.stderr
+    assert (out / "report.json").exists()
+    ok = cli("scan", "--only", "example.*", "-o", str(out), "--fail-under", "100", env=plugin_env)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_json_to_stdout_keeps_stdout_clean(cli, plugin_env) -> None:
+    proc = cli("scan", "--only", "example.*", "--format", "json", "-o", "-", env=plugin_env)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)  # nothing but the JSON on stdout
+    jsonschema.validate(result, schema())
+    assert "[1/1] example.hello: 1 pass" in proc.stderr  # plain progress lines, not a TTY
+
+
+def test_report_json_validates_against_the_committed_schema(cli, plugin_env, tmp_path) -> None:
+    out = tmp_path / "out"
+    proc = cli("scan", "--only", "example.*,net.preflight", "-o", str(out), env=plugin_env)
+    result = json.loads((out / "report.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema())
+    jsonschema.validate(result, schema())
+    assert proc.returncode == 3  # this run asked for the preflight, which cannot pass here
+    assert result["tool"]["name"] == "v6audit"
+    assert {c["id"] for c in result["checks"]} == {"example.hello", "net.preflight"}
+    assert result["stage"]["current"] == 0 and result["stage"]["untested"] == [1, 3, 4]
+    # `report` re-renders the saved result identically.
+    again = cli("report", str(out / "report.json"), "--format", "json")
+    assert json.loads(again.stdout) == result
+
+
+def test_no_ipv6_resolver_gives_preflight_error_and_exit_3(cli, tmp_path: Path) -> None:
+    # ::1 port 53 has no server: whether or not this host has an IPv6 route, the preflight
+    # cannot prove IPv6 and must say `error`, never `pass` or `fail`.
+    cfg = tmp_path / "v6audit.yaml"
+    cfg.write_text("resolver:\n  nameservers: ['::1']\ntimeout: 0.5\n")
+    out = tmp_path / "out"
+    proc = cli("scan", "-c", str(cfg), "--only", "net.preflight", "-o", str(out))
+    assert proc.returncode == 3, proc.stderr
+    result = json.loads((out / "report.json").read_text())
+    [pre] = result["findings"]
+    assert pre["check_id"] == "net.preflight" and pre["status"] == "error"
+    assert result["errors"][0]["level"] == "error"
+    assert "no IPv6 where the auditor runs" in proc.stderr
+
+
+def test_corrupt_result_is_a_clear_error(cli, tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text('{"schema_version": "1.0"}')
+    proc = cli("report", str(path), "--format", "json")
+    assert proc.returncode == 2
+    assert "not a v6audit result" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_checks_list_json_has_all_metadata(cli) -> None:
+    proc = cli("checks", "list", "--json")
+    assert proc.returncode == 0
+    checks = json.loads(proc.stdout)
+    keys = {
+        "id",
+        "title",
+        "family",
+        "severity",
+        "stage",
+        "mandatory",
+        "permissions",
+        "remediation",
+        "references",
+        "description",
+    }
+    assert checks and all(keys <= set(c) for c in checks)
+    assert [c["id"] for c in checks] == sorted(c["id"] for c in checks)
+
+
+def test_explain_and_iam_policy(cli) -> None:
+    proc = cli("explain", "net.preflight")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("net.preflight: The auditor has an IPv6 route")
+    assert "How to fix:" in proc.stdout
+    policy = json.loads(cli("iam-policy").stdout)
+    statement = policy["Statement"][0]
+    assert policy["Version"] == "2012-10-17" and statement["Effect"] == "Allow"
+    assert statement["Action"] == sorted(set(statement["Action"]))
+    assert all(
+        ":" in a and not a.split(":")[1].startswith(("Put", "Create", "Delete"))
+        for a in statement["Action"]
+    )
+
+
+def test_baseline_command_writes_a_baseline_the_gate_accepts(cli, plugin_env, tmp_path) -> None:
+    out = tmp_path / "out"
+    cli("scan", "--only", "example.*", "-o", str(out), env=plugin_env)
+    base = tmp_path / "baseline.json"
+    proc = cli("baseline", str(out / "report.json"), "-o", str(base))
+    assert proc.returncode == 0 and json.loads(base.read_text())["format"] == "v6audit-baseline/1"
+    gated = cli(
+        "scan", "--only", "example.*", "-o", str(out), "--baseline", str(base), env=plugin_env
+    )
+    assert gated.returncode == 0, gated.stderr
