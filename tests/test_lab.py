@@ -269,15 +269,13 @@ def test_reset_server_closes_without_answer(lab: Lab) -> None:
 
 
 def test_dead_ipv4_address_behind_nat64_does_not_answer(lab: Lab) -> None:
-    rc, code, remote = curl(lab, lab.ws, lab.url("v4dead"), "--connect-timeout", "2")
+    rc, code, _ = curl(lab, lab.ws, lab.url("v4dead"), "--connect-timeout", "2")
     assert rc in (7, 28) and code == "000"
 
 
 def test_syslog_tcp_listener_accepts(lab: Lab) -> None:
     message = f"<14>lab syslog tcp {time.time_ns()}\n"
-    sent = lab.run(
-        lab.ws, ["socat", "-u", "-", f"TCP6:{lab.names['syslog']}:514"], input=message
-    )
+    sent = lab.run(lab.ws, ["socat", "-u", "-", f"TCP6:{lab.names['syslog']}:514"], input=message)
     assert sent.returncode == 0, sent.stderr
     assert _eventually_contains(lab.syslog_received["tcp"], message)
 
@@ -289,7 +287,7 @@ def test_syslog_tls_listener_handshakes_with_the_lab_ca(lab: Lab) -> None:
         lab.ws,
         ["openssl", "s_client", "-connect", f"{host}:6514", "-servername", host,
          "-CAfile", str(lab.ca_cert), "-verify_hostname", host, "-verify_return_error",
-         "-brief", "-quiet"],
+         "-brief"],
         input=message,
         timeout=30,
     )  # fmt: skip
@@ -385,3 +383,25 @@ def test_failed_build_raises_and_leaves_nothing(
     # The factory fixture builds a working lab on demand.
     third = make_lab(tag="f")
     assert addresses(third, "AAAA", third.names["native"]) == {ADDRESSES["native"]}
+
+
+def test_stale_namespaces_of_dead_runs_are_removed(lab: Lab) -> None:
+    from tests.lab import remove_stale_labs
+
+    dead_pid = _exited_pid()
+    stale = f"v6a{dead_pid}-0net"
+    subprocess.run(["ip", "netns", "add", stale], check=True, capture_output=True)
+    try:
+        removed = remove_stale_labs()
+        assert stale in removed
+        assert stale not in netns_list()
+        assert {lab.ws, lab.net, lab.nov6} <= netns_list()
+    finally:
+        subprocess.run(["ip", "netns", "del", stale], capture_output=True)
+
+
+def _exited_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    assert not alive(proc.pid)
+    return proc.pid

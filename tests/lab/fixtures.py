@@ -20,7 +20,7 @@ from types import FrameType
 
 import pytest
 
-from .netlab import Lab, lab_available
+from .netlab import Lab, lab_available, remove_stale_labs
 
 __all__ = ["lab", "make_lab"]
 
@@ -56,6 +56,7 @@ def _skip_unless_available() -> None:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The session's IPv6-only lab (see tests/lab/netlab.py for what it holds)."""
     _skip_unless_available()
+    remove_stale_labs()
     the_lab = Lab(tmp_path_factory.mktemp("netlab"))
     with _sigterm_as_interrupt():
         try:

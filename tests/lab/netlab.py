@@ -31,6 +31,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import functools
 import itertools
 import os
 import re
@@ -45,7 +46,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["ADDRESSES", "ZONE", "Lab", "LabError", "lab_available"]
+__all__ = ["ADDRESSES", "ZONE", "Lab", "LabError", "lab_available", "remove_stale_labs"]
 
 ZONE = "lab.test"
 NETNS_RUN = Path("/run/netns")
@@ -91,7 +92,8 @@ SYSLOG_TLS_PORT = 6514
 
 _COUNTER = itertools.count()
 _COUNTER_LOCK = threading.Lock()
-_TAG_RE = re.compile(r"^[A-Za-z0-9_]{1,24}$")
+# A tag starts with a letter, so that a tagged name never looks like a pid-named one.
+_TAG_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,23}$")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -127,15 +129,10 @@ def _run(
     return proc
 
 
+@functools.cache
 def lab_available() -> str | None:
     """None when the lab can be built here, else the reason it cannot (for a pytest skip)."""
-    return _lab_available_cached()
-
-
-def _lab_available_cached(_memo: dict[str, str | None] = {}) -> str | None:  # noqa: B006
-    if "r" not in _memo:
-        _memo["r"] = _probe_lab()
-    return _memo["r"]
+    return _probe_lab()
 
 
 def _probe_lab() -> str | None:
@@ -167,6 +164,38 @@ def _probe_lab() -> str | None:
     finally:
         subprocess.run(["ip", "netns", "del", probe], capture_output=True, check=False)
     return None
+
+
+_STALE_RE = re.compile(r"^v6a(\d+)-\d+(net|ws|nov6)$")
+
+
+def remove_stale_labs() -> list[str]:
+    """Delete namespaces left by labs whose process died without tearing down (e.g. SIGKILL).
+
+    Only names this module makes from a pid (``v6a<pid>-<n>...``) are considered, and only when
+    that pid is gone and no process is left inside the namespace. Returns the names deleted.
+    """
+    removed: list[str] = []
+    try:
+        names = sorted(p.name for p in NETNS_RUN.iterdir()) if NETNS_RUN.is_dir() else []
+    except OSError:
+        return removed
+    for name in names:
+        m = _STALE_RE.match(name)
+        if m is None or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+            continue
+        try:
+            inside = subprocess.run(
+                ["ip", "netns", "pids", name], capture_output=True, text=True, timeout=10
+            )
+            if inside.returncode != 0 or inside.stdout.strip():
+                continue
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        shutil.rmtree(NETNS_ETC / name, ignore_errors=True)
+        removed.append(name)
+    return removed
 
 
 def _die_with_parent() -> None:
@@ -477,7 +506,9 @@ class Lab:
             self.ws,
             {"net.ipv6.conf.default.accept_dad": "0", "net.ipv6.conf.all.accept_dad": "0"},
         )
-        _run(["ip", "netns", "exec", self.net, "tayga", "-c", str(self._p("tayga.conf")), "--mktun"])
+        _run(
+            ["ip", "netns", "exec", self.net, "tayga", "-c", str(self._p("tayga.conf")), "--mktun"]
+        )
         lines = ["link set lo up"]
         lines += [f"address add {a}/128 dev lo nodad" for a in _LO6]
         lines += [f"address add {a}/32 dev lo" for a in _LO4]
@@ -536,16 +567,15 @@ class Lab:
 
     @staticmethod
     def _ipv4only_zone_text() -> str:
-        return "\n".join(
-            [
-                "$ORIGIN ipv4only.arpa.",
-                "$TTL 300",
-                f"@ IN SOA ns1.{ZONE}. hostmaster.{ZONE}. 1 3600 600 86400 60",
-                f"@ IN NS ns1.{ZONE}.",
-                "@ IN A 192.0.0.170",
-                "@ IN A 192.0.0.171",
-            ]
-        ) + "\n"
+        lines = [
+            "$ORIGIN ipv4only.arpa.",
+            "$TTL 300",
+            f"@ IN SOA ns1.{ZONE}. hostmaster.{ZONE}. 1 3600 600 86400 60",
+            f"@ IN NS ns1.{ZONE}.",
+            "@ IN A 192.0.0.170",
+            "@ IN A 192.0.0.171",
+        ]
+        return "\n".join(lines) + "\n"
 
     def _unbound_conf(
         self, name: str, address: str, *, dns64: bool, authoritative: bool, refuse_on: str = ""
@@ -607,16 +637,15 @@ class Lab:
         return "\n".join(lines) + "\n"
 
     def _tayga_conf(self) -> str:
-        return "\n".join(
-            [
-                f"tun-device {NAT64_TUN}",
-                f"ipv4-addr {NAT64_IPV4}",
-                f"ipv6-addr {NAT64_IPV6}",
-                f"prefix {NAT64_PREFIX}",
-                f"dynamic-pool {NAT64_POOL}",
-                f"data-dir {self._p('tayga')}",
-            ]
-        ) + "\n"
+        lines = [
+            f"tun-device {NAT64_TUN}",
+            f"ipv4-addr {NAT64_IPV4}",
+            f"ipv6-addr {NAT64_IPV6}",
+            f"prefix {NAT64_PREFIX}",
+            f"dynamic-pool {NAT64_POOL}",
+            f"data-dir {self._p('tayga')}",
+        ]
+        return "\n".join(lines) + "\n"
 
     def _nginx_conf(self) -> str:
         a = ADDRESSES
