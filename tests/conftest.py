@@ -13,6 +13,9 @@ import pytest
 
 pytest_plugins = ["tests.lab.fixtures"]
 
+# botocore must never look for credentials at the EC2 metadata address from a test machine.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
 ROOT = Path(__file__).parent.parent
 PLUGIN_DIR = Path(__file__).parent / "plugin"
 
