@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor.config import Config
+from auditor.config import Config, Dependency
 from auditor.context import Limits, RunState
 from auditor.progress import Progress
 from auditor.registry import Registry, load_checks
@@ -27,6 +27,7 @@ class ScanRequest:
     suppressions: list[SuppressionRule] = field(default_factory=list)
     registry: Registry | None = None
     state: RunState | None = None  # preset run-wide services (the demo's in-process estate)
+    discovery_root: Path = Path("/")
 
 
 @dataclass
@@ -35,10 +36,41 @@ class ScanOutcome:
     incomplete: bool
 
 
+def with_discovered(config: Config, root: Path) -> tuple[Config, list[dict]]:
+    """Add what `discover` finds on this host to the configured targets, each with its
+    provenance; files that cannot be read are reported, never fatal."""
+    from auditor.discovery import discover
+
+    found = discover(root=root, search_paths=[Path(p) for p in config.discover_paths])
+    known_names = {d.name for d in config.targets}
+    known = {(d.kind, d.url or d.address) for d in config.targets}
+    added: dict[str, list[Dependency]] = {"dependency": [], "log_shipper": []}
+    for target in found.targets:
+        if (target.kind, target.url or target.address) in known:
+            continue
+        name = target.name
+        while name in known_names:
+            name += "'"
+        known_names.add(name)
+        known.add((target.kind, target.url or target.address))
+        source = f"{target.source}:{target.line}" if target.line else target.source
+        added[target.category].append(Dependency(
+            name=name, kinds=(target.kind,), url=target.url, address=target.address,
+            category=target.category, source=source))
+    problems = [{"level": "warning", "source": p.source, "message": f"discovery: {p.message}"}
+                for p in found.problems]
+    config = replace(config, dependencies=config.dependencies + tuple(added["dependency"]),
+                     log_shippers=config.log_shippers + tuple(added["log_shipper"]))
+    return config, problems
+
+
 def scan(request: ScanRequest, progress: Progress) -> ScanOutcome:
     registry = request.registry or load_checks()
     checks = select_checks(registry, request.only, request.skip)
     config = request.config
+    discovery_problems: list[dict] = []
+    if config.discover and any(c.meta.network for c in checks):
+        config, discovery_problems = with_discovered(config, request.discovery_root)
     state = request.state or RunState(config=config, limits=Limits(config.concurrency))
     outcome = asyncio.run(
         run_checks(checks, config, registry=registry, progress=progress, state=state)
@@ -50,7 +82,7 @@ def scan(request: ScanRequest, progress: Progress) -> ScanOutcome:
         checks=[c.meta for c in outcome.checks],
         started_at=outcome.started_at,
         finished_at=outcome.finished_at,
-        errors=outcome.errors + warnings,
+        errors=discovery_problems + outcome.errors + warnings,
         config=config,
     )
     return ScanOutcome(result, outcome.incomplete)
