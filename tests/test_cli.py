@@ -136,3 +136,45 @@ def test_baseline_command_writes_a_baseline_the_gate_accepts(cli, plugin_env, tm
         "scan", "--only", "example.*", "-o", str(out), "--baseline", str(base), env=plugin_env
     )
     assert gated.returncode == 0, gated.stderr
+
+
+def test_progress_bar_on_a_terminal(plugin_env, tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "auditor",
+            "scan",
+            "--only",
+            "example.*",
+            "-o",
+            str(tmp_path / "out"),
+        ],
+        env={**plugin_env, "TERM": "xterm"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        timeout=60,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0
+    assert proc.stdout == b""
+    assert "\x1b[" in screen  # drawn with terminal control sequences, not plain lines
+    assert "[1/1]" not in screen
