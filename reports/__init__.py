@@ -26,7 +26,15 @@ class Format:
 
 # Imported lazily: a JSON-only scan never loads the PDF engine.
 FORMATS: dict[str, Format] = {
-    fmt.name: fmt for fmt in (Format("json", "report.json", "reports.json_report:render"),)
+    fmt.name: fmt
+    for fmt in (
+        Format("json", "report.json", "reports.json_report:render"),
+        Format("html", "report.html", "reports.html_report:render"),
+        Format("pdf", "report.pdf", "reports.pdf_report:render"),
+        Format("junit", "report.junit.xml", "reports.junit_report:render"),
+        Format("sarif", "report.sarif", "reports.sarif_report:render"),
+        Format("md", "report.md", "reports.markdown_report:render"),
+    )
 }
 
 

@@ -1,0 +1,56 @@
+"""Every format is declared, renders an empty run as well as a full one, and queries nothing."""
+
+from __future__ import annotations
+
+import io
+import socket
+
+import pytest
+
+from auditor.result import build_result
+from reports import FORMATS, parse_formats
+
+
+def test_six_formats_declared() -> None:
+    assert {n: f.filename for n, f in FORMATS.items()} == {
+        "json": "report.json",
+        "html": "report.html",
+        "pdf": "report.pdf",
+        "junit": "report.junit.xml",
+        "sarif": "report.sarif",
+        "md": "report.md",
+    }
+    assert [f.name for f in parse_formats("json,html,pdf,junit,sarif,md")] == list(FORMATS)
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a renderer opened a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_every_format_renders_an_empty_run(name: str, no_network: None) -> None:
+    empty = build_result(
+        workload="empty",
+        findings=[],
+        checks=[],
+        started_at="2026-11-02T09:00:00Z",
+        finished_at="2026-11-02T09:00:01Z",
+    )
+    data = FORMATS[name].render(empty)
+    assert data
+    if name == "pdf":
+        pypdf = pytest.importorskip("pypdf")
+        text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
+        assert "Nothing is known to block stage 1" in " ".join(text.split())
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_every_format_renders_the_sample_without_network(
+    name: str, sample: dict, no_network: None
+) -> None:
+    assert FORMATS[name].render(sample) == FORMATS[name].render(sample)
