@@ -19,6 +19,7 @@ FROM python:3.11.10-slim-bookworm
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
        libpango-1.0-0=1.50.* libpangoft2-1.0-0=1.50.* libharfbuzz0b=6.0.* \
+       libharfbuzz-subset0=6.0.* \
        fonts-dejavu-core=2.37-* \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /work --create-home v6audit

@@ -31,6 +31,8 @@ examples:
   v6audit checks list                             every check, its stage and severity
   v6audit explain aws.route.ingress_parity        what a check proves and how to fix it
   v6audit iam-policy > v6audit-policy.json        the read-only IAM policy the checks need
+  v6audit report out/report.json --format pdf     render a saved result again
+  v6audit merge a.json b.json -o org.json         one report for several accounts
 
 exit codes: 0 ran and passed every gate; 1 a gate failed; 2 usage or config error;
 3 the scan could not complete (no credentials, no IPv6 where network checks were asked for).
@@ -116,7 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="YAML of accepted findings (check, resource, reason, expires)",
     )
-    scan.add_argument("--history", metavar="DB", help="SQLite history database")
+    scan.add_argument(
+        "--history",
+        metavar="DB",
+        help="SQLite history database the run is appended to and the trend is read "
+        "from (default: ~/.local/share/v6audit/history.sqlite)",
+    )
+    scan.add_argument(
+        "--no-history",
+        action="store_true",
+        help="neither read nor record history (e.g. throw-away CI runs)",
+    )
     scan.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
     report = sub.add_parser(
@@ -137,6 +149,24 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("check_id", metavar="CHECK_ID")
 
     sub.add_parser("iam-policy", help="print the least-privilege read-only IAM policy")
+
+    history = sub.add_parser("history", help="past runs with their scores, stage and cost")
+    history.add_argument("--db", metavar="DB", help="history database (default: per user)")
+    history.add_argument("--workload", metavar="W", help="only this workload")
+    history.add_argument("--json", action="store_true", help="as JSON")
+
+    merge = sub.add_parser(
+        "merge",
+        help="merge results of several accounts or shards into one",
+        formatter_class=_formatter,
+        description="Findings are de-duplicated by fingerprint; every score, the stage and the "
+        "cost are recomputed from the merged findings (never averaged).",
+    )
+    merge.add_argument("results", nargs="+", metavar="RESULT.json")
+    merge.add_argument(
+        "-o", "--output", metavar="ORG.json", required=True, help="merged result, or - for stdout"
+    )
+    merge.add_argument("--workload", metavar="W", help="name of the merged workload")
 
     baseline = sub.add_parser(
         "baseline",
@@ -163,6 +193,7 @@ def _emit(text: str, output: str = "-") -> None:
 def cmd_scan(args: argparse.Namespace) -> int:
     from auditor.config import load_config
     from auditor.gates import evaluate_gates, parse_fail_on, parse_fail_under
+    from auditor.history import attach_trend, default_db_path, record_run_safely
     from auditor.progress import make_progress
     from auditor.scan import ScanRequest, scan, write_outputs
     from auditor.suppressions import load_baseline, load_suppressions
@@ -192,7 +223,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
         make_progress(args.quiet),
     )
     result = outcome.result
+    db = None if args.no_history else (args.history or default_db_path())
+    if db is not None:
+        attach_trend(result, db)  # a broken database becomes a warning in result["errors"]
     written = write_outputs(result, formats, args.output)
+    if db is not None and (problem := record_run_safely(result, db)):
+        result["errors"].append(problem)
     reasons = evaluate_gates(result, score_gates, fail_on, baseline)
     _print_summary(result, written, reasons)
     if outcome.incomplete:
@@ -330,6 +366,31 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from auditor.history import default_db_path, format_runs, list_runs
+
+    runs = list_runs(args.db or default_db_path(), args.workload)
+    _emit(json.dumps(runs, indent=2) + "\n" if args.json else format_runs(runs))
+    return EXIT_OK
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from auditor.merge import merge_results
+    from auditor.result import dumps, load_result
+
+    merged = merge_results(
+        [load_result(p) for p in args.results], workload=args.workload, names=args.results
+    )
+    _emit(dumps(merged), args.output)
+    if args.output != "-":
+        print(
+            f"v6audit: merged {len(args.results)} results ({len(merged['findings'])} findings) "
+            f"into {args.output}",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
 COMMANDS = {
     "scan": cmd_scan,
     "report": cmd_report,
@@ -337,6 +398,8 @@ COMMANDS = {
     "explain": cmd_explain,
     "iam-policy": cmd_iam_policy,
     "baseline": cmd_baseline,
+    "history": cmd_history,
+    "merge": cmd_merge,
 }
 
 

@@ -7,7 +7,8 @@ set -euo pipefail
 PACKAGES=(
   iproute2 unbound tayga nginx-light socat dnsutils dnsperf curl openssl
   chromium poppler-utils
-  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libfontconfig1 fonts-dejavu-core
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1
+  fonts-dejavu-core
 )
 
 missing=()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,8 @@ pytest_plugins = ["tests.lab.fixtures"]
 
 # botocore must never look for credentials at the EC2 metadata address from a test machine.
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+# Scans record their history per user by default: keep the tests' runs out of the real one.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="v6audit-test-data-")
 
 ROOT = Path(__file__).parent.parent
 PLUGIN_DIR = Path(__file__).parent / "plugin"

@@ -178,3 +178,58 @@ def test_progress_bar_on_a_terminal(plugin_env, tmp_path: Path) -> None:
     assert proc.stdout == b""
     assert "\x1b[" in screen  # drawn with terminal control sequences, not plain lines
     assert "[1/1]" not in screen
+
+
+def test_history_is_recorded_listed_and_attached_as_trend(cli, plugin_env, tmp_path) -> None:
+    import time
+
+    db = tmp_path / "history.sqlite"
+    for run in ("one", "two"):
+        time.sleep(1.0)  # runs are told apart by their finish time, to the second
+        proc = cli(
+            "scan",
+            "--only",
+            "example.*",
+            "-o",
+            str(tmp_path / run),
+            "--history",
+            str(db),
+            env=plugin_env,
+        )
+        assert proc.returncode == 0, proc.stderr
+    second = json.loads((tmp_path / "two" / "report.json").read_text())
+    assert second["history"]["previous"]["ipv6_only"] == 100.0
+    listing = cli("history", "--db", str(db), "--json")
+    runs = json.loads(listing.stdout)
+    assert [r["workload"] for r in runs] == ["workload", "workload"]
+    table = cli("history", "--db", str(db)).stdout
+    assert table.count("workload") >= 2
+
+
+def test_broken_history_database_warns_and_still_writes_reports(cli, plugin_env, tmp_path) -> None:
+    db = tmp_path / "history.sqlite"
+    db.write_bytes(b"this is not a database" * 100)
+    out = tmp_path / "out"
+    proc = cli("scan", "--only", "example.*", "-o", str(out), "--history", str(db), env=plugin_env)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((out / "report.json").read_text())
+    assert any(e["source"] == "history" for e in result["errors"])
+    assert "history" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_merge_recomputes_from_the_union_of_findings(cli, plugin_env, tmp_path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    cli("scan", "--only", "example.*", "-o", str(a), "--no-history", env=plugin_env)
+    cfg = tmp_path / "pre.yaml"
+    cfg.write_text("resolver:\n  nameservers: ['::1']\ntimeout: 0.5\n")
+    cli("scan", "-c", str(cfg), "--only", "net.preflight", "-o", str(b), "--no-history")
+    org = tmp_path / "org.json"
+    proc = cli(
+        "merge", str(a / "report.json"), str(b / "report.json"), "-o", str(org), "--workload", "org"
+    )
+    assert proc.returncode == 0, proc.stderr
+    merged = json.loads(org.read_text())
+    jsonschema.validate(merged, schema())
+    assert merged["workload"] == "org"
+    assert sorted(f["check_id"] for f in merged["findings"]) == ["example.hello", "net.preflight"]
+    assert merged["scores"]["ipv6_only"] == 100.0
