@@ -28,6 +28,7 @@ examples:
   v6audit scan -c v6audit.yaml -o out/            audit and write out/report.json
   v6audit scan --only 'aws.*' --region eu-west-1  only the AWS configuration checks
   v6audit scan --fail-under 80 --fail-on high     a CI gate
+  v6audit demo                                    the whole audit on a bundled sample estate
   v6audit checks list                             every check, its stage and severity
   v6audit explain aws.route.ingress_parity        what a check proves and how to fix it
   v6audit iam-policy > v6audit-policy.json        the read-only IAM policy the checks need
@@ -149,6 +150,28 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("check_id", metavar="CHECK_ID")
 
     sub.add_parser("iam-policy", help="print the least-privilege read-only IAM policy")
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole audit on a bundled sample estate (offline, no root)",
+        formatter_class=_formatter,
+        description="Runs every check against a sample AWS account (moto, in-process) and "
+        "sample dependencies served on [::1] and 127.0.0.1, and writes every report format.",
+    )
+    demo.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTDIR",
+        default="demo-report",
+        help="folder for the reports (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--format",
+        default="json,html,pdf,junit,sarif,md",
+        metavar="FORMATS",
+        help="comma-separated formats (default: all)",
+    )
+    demo.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
     history = sub.add_parser("history", help="past runs with their scores, stage and cost")
     history.add_argument("--db", metavar="DB", help="history database (default: per user)")
@@ -366,6 +389,14 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from auditor.demo import run_demo
+    from auditor.progress import make_progress
+    from reports import parse_formats
+
+    return run_demo(parse_formats(args.format), args.output, make_progress(args.quiet))
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from auditor.history import default_db_path, format_runs, list_runs
 
@@ -399,6 +430,7 @@ COMMANDS = {
     "iam-policy": cmd_iam_policy,
     "baseline": cmd_baseline,
     "history": cmd_history,
+    "demo": cmd_demo,
     "merge": cmd_merge,
 }
 

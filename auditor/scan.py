@@ -54,17 +54,30 @@ def with_discovered(config: Config, root: Path) -> tuple[Config, list[dict]]:
         known_names.add(name)
         known.add((target.kind, target.url or target.address))
         source = f"{target.source}:{target.line}" if target.line else target.source
-        added[target.category].append(Dependency(
-            name=name, kinds=(target.kind,), url=target.url, address=target.address,
-            category=target.category, source=source))
-    problems = [{"level": "warning", "source": p.source, "message": f"discovery: {p.message}"}
-                for p in found.problems]
-    config = replace(config, dependencies=config.dependencies + tuple(added["dependency"]),
-                     log_shippers=config.log_shippers + tuple(added["log_shipper"]))
+        added[target.category].append(
+            Dependency(
+                name=name,
+                kinds=(target.kind,),
+                url=target.url,
+                address=target.address,
+                category=target.category,
+                source=source,
+            )
+        )
+    problems = [
+        {"level": "warning", "source": p.source, "message": f"discovery: {p.message}"}
+        for p in found.problems
+    ]
+    config = replace(
+        config,
+        dependencies=config.dependencies + tuple(added["dependency"]),
+        log_shippers=config.log_shippers + tuple(added["log_shipper"]),
+    )
     return config, problems
 
 
-def scan(request: ScanRequest, progress: Progress) -> ScanOutcome:
+async def run_scan(request: ScanRequest, progress: Progress) -> ScanOutcome:
+    """The scan inside a running event loop (the demo serves its estate from the same loop)."""
     registry = request.registry or load_checks()
     checks = select_checks(registry, request.only, request.skip)
     config = request.config
@@ -72,9 +85,8 @@ def scan(request: ScanRequest, progress: Progress) -> ScanOutcome:
     if config.discover and any(c.meta.network for c in checks):
         config, discovery_problems = with_discovered(config, request.discovery_root)
     state = request.state or RunState(config=config, limits=Limits(config.concurrency))
-    outcome = asyncio.run(
-        run_checks(checks, config, registry=registry, progress=progress, state=state)
-    )
+    state.config = config
+    outcome = await run_checks(checks, config, registry=registry, progress=progress, state=state)
     warnings = apply_suppressions(outcome.findings, request.suppressions, datetime.now(UTC).date())
     result = build_result(
         workload=config.workload,
@@ -86,6 +98,10 @@ def scan(request: ScanRequest, progress: Progress) -> ScanOutcome:
         config=config,
     )
     return ScanOutcome(result, outcome.incomplete)
+
+
+def scan(request: ScanRequest, progress: Progress) -> ScanOutcome:
+    return asyncio.run(run_scan(request, progress))
 
 
 def write_outputs(result: dict, formats: Sequence[Format], outdir: str) -> list[str]:

@@ -1,0 +1,87 @@
+"""`v6audit demo`: the whole audit against a bundled sample estate, offline and without root.
+
+The AWS account is moto in-process (built by boto3 calls in `estate.py`); the dependencies are
+local servers on [::1] and 127.0.0.1 with names from a bundled zone (`network.py`). Every
+check, the scoring and every renderer are the real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from importlib.resources import files
+from pathlib import Path
+
+from auditor.config import load_config
+from auditor.context import Limits, RunState
+from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, AuditorError
+from auditor.progress import Progress
+from auditor.scan import ScanOutcome, ScanRequest, run_scan, write_outputs
+from reports import Format
+
+BANNER = (
+    "v6audit demo: SAMPLE DATA. The AWS account and the dependencies below are a bundled "
+    "sample estate served on this machine; nothing is real and nothing leaves it."
+)
+
+
+class DemoUnavailable(AuditorError):
+    """The demo needs moto (the AWS emulator) and cryptography."""
+
+
+def demo_config_path() -> Path:
+    return Path(str(files("auditor.demo").joinpath("v6audit.yaml")))
+
+
+async def _run(progress: Progress) -> ScanOutcome:
+    from auditor.demo.network import DemoNetwork
+    from auditor.net.service import NET_SERVICE
+
+    config = load_config(demo_config_path())
+    network = DemoNetwork(config)
+    state = RunState(config=config, limits=Limits(config.concurrency))
+    state.services[NET_SERVICE] = await network.start()
+    try:
+        return await run_scan(ScanRequest(config=config, state=state), progress)
+    finally:
+        await network.aclose()
+
+
+def run_demo(formats: Sequence[Format], outdir: str, progress: Progress) -> int:
+    try:
+        from moto import mock_aws
+    except ImportError:
+        raise DemoUnavailable(
+            "the demo needs the AWS emulator moto: pip install 'v6audit[demo]'"
+        ) from None
+    from auditor.demo.estate import build_estate
+
+    print(BANNER, file=sys.stderr)
+    saved = {k: os.environ.get(k) for k in ("AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED")}
+    os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+    try:
+        with mock_aws():
+            build_estate()
+            outcome = asyncio.run(_run(progress))
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    result = outcome.result
+    result["demo"] = True
+    written = write_outputs(result, formats, outdir)
+    scores, stage = result["scores"], result["stage"]
+    print(
+        f"v6audit demo: ipv6_only {scores['ipv6_only']}, dual_stack {scores['dual_stack']}; "
+        f"stage {stage['current']} ({stage['name']}), {len(stage['blockers'])} blocker(s) "
+        f"to stage {stage['next']}",
+        file=sys.stderr,
+    )
+    print("v6audit demo: wrote " + ", ".join(written), file=sys.stderr)
+    if outdir != "-":
+        print(f"v6audit demo: open {Path(outdir) / 'report.html'} in a browser", file=sys.stderr)
+    return EXIT_INCOMPLETE if outcome.incomplete else EXIT_OK
