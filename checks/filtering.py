@@ -1,1 +1,485 @@
-"""Checks of the filtering family."""
+"""Checks of the filtering family: IPv4/IPv6 parity of security groups, network ACLs, WAF IP
+sets and S3 bucket policies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from auditor.aws.errors import AwsError
+from auditor.aws.helpers import (
+    each_scope,
+    network,
+    per_account,
+    per_region,
+    perms,
+    resource,
+    scope_error,
+    tag,
+)
+from auditor.aws.inventory import GLOBAL, Inventory, Scope
+from auditor.aws.parity import ANY_V4, ANY_V6, acl_parity, sg_parity
+from auditor.context import CheckContext
+from auditor.model import Finding, failed, passed, warned
+from auditor.registry import check
+
+FAMILY = "filtering"
+EVIDENCE_LIMIT = 50
+
+REF_SG = "https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html"
+REF_NACL = "https://docs.aws.amazon.com/vpc/latest/userguide/nacl-rules.html"
+REF_WAF = "https://docs.aws.amazon.com/waf/latest/developerguide/waf-ip-set-managing.html"
+REF_S3 = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/ipv6-access.html"
+
+
+def _more(items: list, shown: int = 1) -> str:
+    extra = len(items) - shown
+    return f" (and {extra} more)" if extra > 0 else ""
+
+
+# --- security groups ---------------------------------------------------------------------------
+
+
+@check(
+    id="aws.sg.parity",
+    title="Security group rules for IPv4 have IPv6 counterparts",
+    family=FAMILY,
+    severity="high",
+    stage=1,
+    permissions=perms("ec2:DescribeSecurityGroups", "ec2:DescribeManagedPrefixLists"),
+    fix_order=40,
+    remediation="""
+        For every rule open to 0.0.0.0/0 add the same protocol and ports for ::/0 (ICMP rules
+        map to their ICMPv6 types: echo request 8 → 128, fragmentation needed 3/4 → packet too
+        big 2). For rules naming other IPv4 ranges or IPv4 prefix lists, add the IPv6 prefix of
+        the same hosts (or an IPv6 prefix list): that mapping needs a person who knows the
+        network. Rules referencing security groups already cover both families.
+    """,
+    references=[REF_SG],
+)
+async def sg_parity_check(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Compares each security group's IPv4 rules with its IPv6 rules, per direction, by
+    protocol and port range (all-traffic only by all-traffic; ICMP by ICMPv6 meaning; prefix
+    lists by address family). `0.0.0.0/0` needs exactly `::/0`; other IPv4 ranges are a warning
+    asking for a human mapping; referenced groups need no counterpart."""
+
+    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
+        groups = await inv.list(scope, "ec2", "describe_security_groups")
+        used_lists = {
+            pl.get("PrefixListId")
+            for g in groups
+            for key in ("IpPermissions", "IpPermissionsEgress")
+            for perm in g.get(key) or []
+            for pl in perm.get("PrefixListIds") or []
+        }
+        families: dict[str, str] = {}
+        if used_lists:
+            lists = await inv.list(scope, "ec2", "describe_managed_prefix_lists")
+            families = {p["PrefixListId"]: p.get("AddressFamily", "") for p in lists}
+        for group in groups:
+            result = sg_parity(group, families)
+            gid = group["GroupId"]
+            name = group.get("GroupName", "")
+            res = resource(scope, gid, "security-group", name or tag(group))
+            evidence: dict[str, Any] = {
+                "vpc_id": group.get("VpcId"),
+                "group_name": name,
+                "rules_ipv4": result.rules_v4,
+                "rules_ipv6": result.rules_v6,
+                "missing": [g.to_dict() for g in result.missing[:EVIDENCE_LIMIT]],
+                "needs_mapping": [g.to_dict() for g in result.needs_mapping[:EVIDENCE_LIMIT]],
+            }
+            if result.assumed_mapped:
+                evidence["mapped_to_specific_ipv6"] = result.assumed_mapped[:EVIDENCE_LIMIT]
+            if result.no_equivalent:
+                evidence["no_icmpv6_equivalent"] = result.no_equivalent[:EVIDENCE_LIMIT]
+            if result.missing:
+                gap = result.missing[0]
+                yield failed(
+                    f"Security group {gid} ({name}): {gap.direction} {gap.rule} has no "
+                    f"{ANY_V6} counterpart; add {gap.expected}{_more(result.missing)}",
+                    resource=res,
+                    evidence=evidence,
+                )
+            elif result.needs_mapping:
+                gap = result.needs_mapping[0]
+                yield warned(
+                    f"Security group {gid} ({name}): {gap.direction} {gap.rule} has no IPv6 "
+                    f"counterpart; add {gap.expected}{_more(result.needs_mapping)}",
+                    resource=res,
+                    evidence=evidence,
+                )
+            else:
+                yield passed(
+                    f"Security group {gid} ({name}): every IPv4 rule has an IPv6 counterpart",
+                    resource=res,
+                    evidence=evidence,
+                )
+
+    async for finding in per_region(ctx, body):
+        yield finding
+
+
+# --- network ACLs ------------------------------------------------------------------------------
+
+
+@check(
+    id="aws.nacl.parity",
+    title="Network ACL entries for IPv4 have IPv6 counterparts in the same order",
+    family=FAMILY,
+    severity="high",
+    stage=1,
+    permissions=perms("ec2:DescribeNetworkAcls"),
+    fix_order=40,
+    remediation="""
+        For every IPv4 entry on 0.0.0.0/0 add an IPv6 entry on ::/0 with the same action,
+        protocol and ports (ICMP types mapped to ICMPv6), numbered so that the IPv6 entries are
+        evaluated in the same order as their IPv4 twins (e.g. IPv4 #100 → IPv6 #101). Without
+        one, IPv6 falls to the implicit deny, or slips past an IPv4-only deny.
+    """,
+    references=[REF_NACL],
+)
+async def nacl_parity_check(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Evaluates each network ACL for both families the way the VPC does (lowest rule number
+    first, then the implicit deny) for traffic from/to any address and reports every protocol
+    and port range where IPv6 is decided differently from IPv4: a missing counterpart, one in
+    the wrong order, or an IPv6 entry allowing what IPv4 denies. Entries for specific IPv4
+    ranges are a warning asking for a human mapping."""
+
+    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
+        for acl in await inv.list(scope, "ec2", "describe_network_acls"):
+            result = acl_parity(acl.get("Entries") or [])
+            aid = acl["NetworkAclId"]
+            res = resource(scope, aid, "network-acl", tag(acl))
+            subnets = [
+                a.get("SubnetId") for a in acl.get("Associations") or [] if a.get("SubnetId")
+            ]
+            evidence: dict[str, Any] = {
+                "vpc_id": acl.get("VpcId"),
+                "default": bool(acl.get("IsDefault")),
+                "subnets": subnets[:EVIDENCE_LIMIT],
+                "gaps": [g.to_dict() for g in result.gaps[:EVIDENCE_LIMIT]],
+                "needs_mapping": [g.to_dict() for g in result.needs_mapping[:EVIDENCE_LIMIT]],
+                "entries": {k: v[:EVIDENCE_LIMIT] for k, v in result.entries.items()},
+            }
+            if result.assumed_mapped:
+                evidence["mapped_to_specific_ipv6"] = result.assumed_mapped[:EVIDENCE_LIMIT]
+            if result.gaps:
+                gap = result.gaps[0]
+                yield failed(
+                    f"Network ACL {aid} ({gap.direction}): {gap.problem}; add {gap.expected}"
+                    f"{_more(result.gaps)}",
+                    resource=res,
+                    evidence=evidence,
+                )
+            elif result.needs_mapping:
+                gap = result.needs_mapping[0]
+                yield warned(
+                    f"Network ACL {aid} ({gap.direction}): entry {gap.rule} has no IPv6 "
+                    f"counterpart; add {gap.expected}{_more(result.needs_mapping)}",
+                    resource=res,
+                    evidence=evidence,
+                )
+            else:
+                yield passed(
+                    f"Network ACL {aid} decides IPv6 like IPv4 for every protocol and port",
+                    resource=res,
+                    evidence=evidence,
+                )
+
+    async for finding in per_region(ctx, body):
+        yield finding
+
+
+# --- WAF ---------------------------------------------------------------------------------------
+
+
+def _references(node: Any, key: str) -> list[str]:
+    """ARNs of every `key` statement (IPSetReferenceStatement…) in a statement tree."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == key and isinstance(v, dict) and v.get("ARN"):
+                found.append(v["ARN"])
+            else:
+                found += _references(v, key)
+    elif isinstance(node, list):
+        for item in node:
+            found += _references(item, key)
+    return found
+
+
+def _ip_set_ref(arn: str) -> dict[str, str] | None:
+    """arn:aws:wafv2:REGION:ACCOUNT:regional|global/ipset/NAME/ID → get_ip_set parameters."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        return None
+    path = parts[5].split("/")
+    if len(path) != 4 or path[1] != "ipset":
+        return None
+    return {
+        "Scope": "CLOUDFRONT" if path[0] == "global" else "REGIONAL",
+        "Name": path[2],
+        "Id": path[3],
+    }
+
+
+def _rule_action(rule: dict) -> str:
+    action = rule.get("Action") or rule.get("OverrideAction") or {}
+    return next(iter(action), "?").lower() if isinstance(action, dict) else "?"
+
+
+async def _waf_acls(
+    ctx: CheckContext, inv: Inventory, scope: Scope, waf_scope: str
+) -> AsyncIterator[Finding]:
+    region = GLOBAL if waf_scope == "CLOUDFRONT" else scope.region
+    acls = await inv.list(scope, "wafv2", "list_web_acls", Scope=waf_scope)
+    versions: dict[str, str] = {}
+
+    async def version(arn: str) -> str:
+        if arn not in versions:
+            ref = _ip_set_ref(arn)
+            if ref is None:
+                versions[arn] = "unknown"
+            else:
+                answer = await inv.get(scope, "wafv2", "get_ip_set", **ref)
+                versions[arn] = str((answer or {}).get("IPSet", {}).get("IPAddressVersion", ""))
+        return versions[arn]
+
+    for summary in acls:
+        answer = await inv.get(
+            scope, "wafv2", "get_web_acl", Name=summary["Name"], Scope=waf_scope, Id=summary["Id"]
+        )
+        acl = (answer or {}).get("WebACL", {})
+        arn = acl.get("ARN") or summary.get("ARN", summary["Id"])
+        res = resource(scope, arn, "wafv2-web-acl", summary["Name"], region=region)
+        rules: list[tuple[str, dict]] = [(r.get("Name", "?"), r) for r in acl.get("Rules") or []]
+        try:
+            for rule in list(acl.get("Rules") or []):
+                for group_arn in _references(rule.get("Statement"), "RuleGroupReferenceStatement"):
+                    group = await inv.get(scope, "wafv2", "get_rule_group", ARN=group_arn)
+                    group_rules = (group or {}).get("RuleGroup", {})
+                    gname = group_rules.get("Name", group_arn)
+                    rules += [
+                        (f"{gname}/{r.get('Name', '?')}", r) for r in group_rules.get("Rules") or []
+                    ]
+            checked: list[dict] = []
+            gaps: list[dict] = []
+            for name, rule in rules:
+                arns = _references(rule.get("Statement"), "IPSetReferenceStatement")
+                if not arns:
+                    continue
+                fams = {a: await version(a) for a in arns}
+                v4 = [a for a, v in fams.items() if v == "IPV4"]
+                v6 = [a for a, v in fams.items() if v == "IPV6"]
+                item = {
+                    "rule": name,
+                    "priority": rule.get("Priority"),
+                    "action": _rule_action(rule),
+                    "ipv4_sets": v4,
+                    "ipv6_sets": v6,
+                }
+                checked.append(item)
+                if v4 and not v6:
+                    item["expected"] = (
+                        "an IPSetReferenceStatement to an IPV6 IP set with the same networks, "
+                        "in the same rule (OrStatement of both sets)"
+                    )
+                    gaps.append(item)
+        except AwsError as exc:
+            yield scope_error(ctx, exc, scope, on=res)
+            continue
+        if not checked:
+            continue
+        evidence = {"scope": waf_scope, "rules": checked[:EVIDENCE_LIMIT], "gaps": gaps}
+        if gaps:
+            gap = gaps[0]
+            sets = ", ".join(a.rsplit("/", 2)[-2] for a in gap["ipv4_sets"])
+            yield failed(
+                f"Web ACL {summary['Name']}: rule {gap['rule']} ({gap['action']}) matches IPv4 IP "
+                f"set {sets} but no IPv6 set, so IPv6 clients escape it; add an IPV6 IP set to "
+                f"the rule{_more(gaps)}",
+                resource=res,
+                evidence=evidence,
+            )
+        else:
+            yield passed(
+                f"Web ACL {summary['Name']}: every rule matching an IPv4 IP set matches an IPv6 "
+                "set too",
+                resource=res,
+                evidence=evidence,
+            )
+
+
+@check(
+    id="aws.waf.ipset_parity",
+    title="WAF rules matching IPv4 IP sets also match IPv6 IP sets",
+    family=FAMILY,
+    severity="high",
+    stage=1,
+    permissions=perms(
+        "wafv2:ListWebACLs", "wafv2:GetWebACL", "wafv2:GetIPSet", "wafv2:GetRuleGroup"
+    ),
+    fix_order=45,
+    remediation="""
+        Create an IPv6 IP set (`aws wafv2 create-ip-set --ip-address-version IPV6`) with the
+        IPv6 prefixes of the same clients and reference it in the same rule (an OrStatement of
+        the IPv4 and IPv6 sets). A block list without IPv6 lets the same attacker in over IPv6;
+        an allow list without it locks IPv6 users out.
+    """,
+    references=[REF_WAF],
+)
+async def waf_ipset_parity(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Each web ACL rule (regional ACLs in every region, CloudFront ACLs once per account, and
+    the rules of the customer rule groups they reference) that matches an IPv4 IP set also
+    matches an IPv6 IP set."""
+
+    async def regional(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
+        async for finding in _waf_acls(ctx, inv, scope, "REGIONAL"):
+            yield finding
+
+    async def cloudfront(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
+        async for finding in _waf_acls(ctx, inv, scope, "CLOUDFRONT"):
+            yield finding
+
+    async for finding in each_scope(ctx, regional=regional, account_wide=cloudfront):
+        yield finding
+
+
+# --- S3 bucket policies ------------------------------------------------------------------------
+
+_CONSEQUENCE = {
+    ("allow", False): "IPv6 clients do not match this Allow",
+    ("allow", True): "this Allow admits every IPv6 client",
+    ("deny", False): "this Deny does not apply to IPv6 clients",
+    ("deny", True): "this Deny locks out every IPv6 client",
+}
+
+
+def source_ip_gaps(policy: dict) -> tuple[list[dict], int]:
+    """(statements whose aws:SourceIp lists IPv4 but no IPv6, statements using aws:SourceIp)."""
+    statements = policy.get("Statement") or []
+    if isinstance(statements, dict):
+        statements = [statements]
+    gaps: list[dict] = []
+    using = 0
+    for index, st in enumerate(statements):
+        if not isinstance(st, dict):
+            continue
+        for operator, conditions in (st.get("Condition") or {}).items():
+            if not isinstance(conditions, dict):
+                continue
+            for key, values in conditions.items():
+                if key.lower() != "aws:sourceip":
+                    continue
+                using += 1
+                values = [values] if isinstance(values, str) else list(values or [])
+                nets = [(v, network(str(v))) for v in values]
+                v4 = [v for v, n in nets if n is not None and n.version == 4]
+                v6 = [v for v, n in nets if n is not None and n.version == 6]
+                if not v4 or v6:
+                    continue
+                bare = operator.lower()
+                for prefix in ("forallvalues:", "foranyvalue:"):
+                    bare = bare.removeprefix(prefix)
+                negated_flag = bare.startswith("notipaddress")
+                effect = str(st.get("Effect", "")).lower()
+                expected = (
+                    f"add {ANY_V6} to aws:SourceIp"
+                    if ANY_V4 in v4
+                    else "add the IPv6 prefixes of the same networks to aws:SourceIp"
+                )
+                gaps.append(
+                    {
+                        "statement": st.get("Sid") or f"#{index}",
+                        "effect": st.get("Effect"),
+                        "operator": operator,
+                        "ipv4": v4,
+                        "consequence": _CONSEQUENCE.get((effect, negated_flag), ""),
+                        "expected": expected,
+                    }
+                )
+    return gaps, using
+
+
+def _bucket_region(location: dict | None) -> str:
+    constraint = (location or {}).get("LocationConstraint") or "us-east-1"
+    return "eu-west-1" if constraint == "EU" else constraint
+
+
+@check(
+    id="aws.s3.policy_sourceip",
+    title="Bucket policies with aws:SourceIp list IPv6 ranges too",
+    family=FAMILY,
+    severity="medium",
+    stage=1,
+    permissions=perms("s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketPolicy"),
+    fix_order=45,
+    remediation="""
+        Add the IPv6 prefixes of the same networks next to every IPv4 range in `aws:SourceIp`
+        (::/0 next to 0.0.0.0/0). Clients that reach S3 over its dual-stack endpoints come
+        from IPv6 addresses: an IPv4-only condition either locks them out or lets them past a
+        deny.
+    """,
+    references=[REF_S3],
+)
+async def s3_policy_sourceip(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Bucket policy statements (buckets in the scanned regions) whose `aws:SourceIp`
+    condition lists IPv4 ranges also list IPv6 ranges."""
+
+    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
+        for bucket in await inv.list(scope, "s3", "list_buckets"):
+            name = bucket["Name"]
+            arn = f"arn:aws:s3:::{name}"
+            try:
+                region = bucket.get("BucketRegion") or _bucket_region(
+                    await inv.get(scope, "s3", "get_bucket_location", Bucket=name)
+                )
+                res = resource(scope, arn, "s3-bucket", name, region=region)
+                if region not in inv.regions:
+                    continue
+                answer = await inv.get(
+                    scope,
+                    "s3",
+                    "get_bucket_policy",
+                    Bucket=name,
+                    missing_ok=("NoSuchBucketPolicy",),
+                )
+            except AwsError as exc:
+                yield scope_error(ctx, exc, scope, on=resource(scope, arn, "s3-bucket", name))
+                continue
+            if not answer or not answer.get("Policy"):
+                continue
+            try:
+                policy = json.loads(answer["Policy"])
+            except (TypeError, ValueError) as exc:
+                yield failed(
+                    f"Bucket {name}: its policy is not valid JSON ({exc}); "
+                    "cannot check aws:SourceIp",
+                    resource=res,
+                    evidence={"error": "invalid policy JSON"},
+                )
+                continue
+            gaps, using = source_ip_gaps(policy if isinstance(policy, dict) else {})
+            if not using:
+                continue
+            evidence = {"conditions": using, "gaps": gaps}
+            if gaps:
+                gap = gaps[0]
+                yield failed(
+                    f"Bucket {name}: statement {gap['statement']} ({gap['effect']}, "
+                    f"{gap['operator']}) limits aws:SourceIp to IPv4 {', '.join(gap['ipv4'])}: "
+                    f"{gap['consequence']}; {gap['expected']}{_more(gaps)}",
+                    resource=res,
+                    evidence=evidence,
+                )
+            else:
+                yield passed(
+                    f"Bucket {name}: every aws:SourceIp condition lists IPv6 ranges too",
+                    resource=res,
+                    evidence=evidence,
+                )
+
+    async for finding in per_account(ctx, body):
+        yield finding

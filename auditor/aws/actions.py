@@ -1,0 +1,16 @@
+"""The IAM action behind an API operation, e.g. elbv2 DescribeLoadBalancers →
+`elasticloadbalancing:DescribeLoadBalancers`."""
+
+from __future__ import annotations
+
+# Operations whose IAM action is not named like the operation.
+ACTION_OVERRIDES = {
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+}
+
+
+def iam_action(service_model, operation_name: str) -> str:
+    """`service_model` is a botocore ServiceModel (e.g. `client.meta.service_model`)."""
+    prefix = service_model.signing_name or service_model.endpoint_prefix
+    key = (prefix, operation_name)
+    return ACTION_OVERRIDES.get(key, f"{prefix}:{operation_name}")

@@ -1,0 +1,522 @@
+"""The AWS inventory: every listing fetched once per account/region/operation and shared by
+all checks of a run.
+
+Scopes are accounts x regions: the account of the base credentials (profile, environment,
+instance or container role), or the accounts of `aws.accounts[].role_arn` assumed through the
+regional STS endpoint. Sessions and clients are created up front, in one thread, one after the
+other (client creation is not thread-safe); API calls then run in worker threads under one
+bounded semaphore, with botocore's adaptive retry mode absorbing throttling.
+
+A check asks ``await inv.list(scope, "ec2", "describe_security_groups")`` and receives the
+whole (paginated) list; the same call from another check waits for, and shares, the first.
+Returned objects are shared: checks must not modify them. Failures are cached too and raised
+as :mod:`auditor.aws.errors` exceptions that name the IAM action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.session
+import jmespath
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
+
+from auditor import __version__
+from auditor.aws.actions import iam_action
+from auditor.aws.errors import (
+    AwsAccessDenied,
+    AwsApiError,
+    AwsError,
+    AwsNoCredentials,
+    AwsRegionDisabled,
+    AwsThrottled,
+)
+from auditor.model import Resource
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+    from auditor.context import RunState
+
+GLOBAL = "global"
+REGIONAL_SERVICES = ("ec2", "elbv2", "elb", "lambda", "wafv2")
+GLOBAL_SERVICES = ("cloudfront", "route53", "s3", "wafv2")  # wafv2: CLOUDFRONT-scope web ACLs
+PARTITION_HOME = {"aws": "us-east-1", "aws-cn": "cn-northwest-1", "aws-us-gov": "us-gov-west-1"}
+MAX_API_CONCURRENCY = 16  # API rate limits are per account and region; more only throttles
+DEFAULT_MAX_ATTEMPTS = 10
+ROLE_SESSION_NAME = "v6audit"
+
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+        "AuthorizationErrorException",
+        "Forbidden",
+        "UnauthorizedAccess",
+    }
+)
+REGION_DISABLED_CODES = frozenset(
+    {
+        "OptInRequired",
+        "AuthFailure",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "SubscriptionRequiredException",
+    }
+)
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "RequestThrottled",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+        "BandwidthLimitExceeded",
+        "ProvisionedThroughputExceededException",
+    }
+)
+CREDENTIAL_CODES = frozenset(
+    {"InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException"}
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One account in one region; `region` is ``global`` for account-wide services
+    (CloudFront, Route 53, S3 bucket listing, CLOUDFRONT-scope WAF)."""
+
+    account: str
+    region: str
+    label: str = ""
+
+    @property
+    def is_global(self) -> bool:
+        return self.region == GLOBAL
+
+    @property
+    def where(self) -> str:
+        who = f"account {self.account}" + (f" ({self.label})" if self.label else "")
+        return who if self.is_global else f"{who} in {self.region}"
+
+    def resource(self) -> Resource:
+        """The scope itself, for findings about a whole account/region."""
+        kind = "aws-account" if self.is_global else "aws-region"
+        return Resource(
+            id=f"{self.account}/{self.region}",
+            kind=kind,
+            name=self.label,
+            account=self.account,
+            region=self.region,
+        )
+
+
+@dataclass
+class AccountSetup:
+    account: str
+    label: str = ""
+    error: AwsError | None = None
+    clients: dict[str, dict[str, BaseClient]] = field(default_factory=dict)  # region → service
+
+
+def _freeze(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def _error_parts(exc: ClientError) -> tuple[str, str]:
+    err = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
+    return str(err.get("Code", "")), str(err.get("Message", ""))
+
+
+def classify(exc: BaseException, action: str, scope: Scope) -> AwsError:
+    """Turn a botocore failure into the AwsError the report needs."""
+    if isinstance(exc, AwsError):
+        return exc
+    if isinstance(exc, ClientError):
+        code, message = _error_parts(exc)
+        if code in ACCESS_DENIED_CODES:
+            return AwsAccessDenied(
+                f"{action} denied in {scope.where}", action=action, code=code, detail=message
+            )
+        if code in THROTTLING_CODES:
+            attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+            return AwsThrottled(
+                f"{action} still throttled in {scope.where} after {attempts} retries",
+                action=action,
+                code=code,
+                detail=message,
+            )
+        if code in REGION_DISABLED_CODES and not scope.is_global:
+            return AwsRegionDisabled(
+                f"region {scope.region} is not enabled for account {scope.account}",
+                action=action,
+                code=code,
+                detail=message,
+            )
+        return AwsApiError(
+            f"{action} failed in {scope.where}: {code}: {message}",
+            action=action,
+            code=code,
+            detail=message,
+        )
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return AwsNoCredentials(f"no usable AWS credentials: {exc}", action=action)
+    if isinstance(
+        exc,
+        EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError,
+    ):
+        return AwsApiError(
+            f"{action}: cannot reach the endpoint for {scope.where}: {exc}",
+            action=action,
+            code=type(exc).__name__,
+        )
+    return AwsApiError(
+        f"{action} failed in {scope.where}: {type(exc).__name__}: {exc}",
+        action=action,
+        code=type(exc).__name__,
+    )
+
+
+class Inventory:
+    """Run-wide AWS reader: ``ctx.service("aws", Inventory)``.
+
+    `on_session` is called with every boto3 session before its clients are made (tests use it
+    to register botocore event hooks); `max_attempts` bounds botocore's adaptive retries.
+    """
+
+    def __init__(
+        self,
+        state: RunState,
+        *,
+        on_session: Callable[[boto3.Session], None] | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        accounts: list[AccountSetup] | None = None,
+    ) -> None:
+        self._state = state
+        self._aws = state.config.aws
+        self._on_session = on_session
+        self._max_attempts = max_attempts
+        self._slots_n = max(1, min(state.config.concurrency, MAX_API_CONCURRENCY))
+        self._slots: asyncio.Semaphore | None = None
+        self._preset = accounts
+        self._accounts: list[AccountSetup] | None = accounts
+        self.regions: tuple[str, ...] = tuple(self._aws.regions)
+
+    @classmethod
+    def from_clients(
+        cls,
+        state: RunState,
+        clients: dict[str, dict[str, BaseClient]],
+        *,
+        account: str = "123456789012",
+        label: str = "",
+    ) -> Inventory:
+        """An inventory over ready-made clients ({region or "global": {service: client}}),
+        e.g. clients with a botocore Stubber attached."""
+        inv = cls(state, accounts=[AccountSetup(account, label, None, clients)])
+        inv.regions = tuple(r for r in clients if r != GLOBAL)
+        return inv
+
+    # --- setup -------------------------------------------------------------------------------
+
+    def _client_config(self, service: str) -> BotoConfig:
+        extra: dict[str, Any] = {}
+        if service == "s3" and self._aws.endpoint_url:
+            extra["s3"] = {"addressing_style": "path"}
+        return BotoConfig(
+            retries={"mode": "adaptive", "total_max_attempts": self._max_attempts},
+            max_pool_connections=self._slots_n,
+            connect_timeout=10,
+            read_timeout=60,
+            user_agent_extra=f"v6audit/{__version__}",
+            **extra,
+        )
+
+    def _new_session(self, **kwargs: Any) -> boto3.Session:
+        core = botocore.session.Session(profile=kwargs.pop("profile", None))
+        core.set_config_variable("sts_regional_endpoints", "regional")
+        session = boto3.Session(botocore_session=core, **kwargs)
+        if self._on_session is not None:
+            self._on_session(session)
+        return session
+
+    def _sts(self, session: boto3.Session, region: str) -> BaseClient:
+        return session.client(
+            "sts",
+            region_name=region,
+            endpoint_url=self._aws.endpoint_url,
+            config=self._client_config("sts"),
+        )
+
+    def _home_region(self, session: boto3.Session) -> str:
+        try:
+            partition = session.get_partition_for_region(self.regions[0])
+        except (BotoCoreError, ValueError, IndexError):
+            partition = "aws"
+        return PARTITION_HOME.get(partition, "us-east-1")
+
+    def _caller(self, session: boto3.Session) -> tuple[str, BaseClient]:
+        """The account of the base credentials, asked of the first regional STS endpoint that
+        answers (an opt-in region that is not enabled rejects the token)."""
+        last: BaseException | None = None
+        for region in dict.fromkeys([*self.regions, self._home_region(session)]):
+            sts = self._sts(session, region)
+            try:
+                return sts.get_caller_identity()["Account"], sts
+            except (NoCredentialsError, PartialCredentialsError) as exc:
+                raise AwsNoCredentials(
+                    f"no usable AWS credentials: {exc}", action="sts:GetCallerIdentity"
+                ) from exc
+            except ClientError as exc:
+                code, message = _error_parts(exc)
+                last = AwsNoCredentials(
+                    f"AWS rejected the credentials ({code}: {message})",
+                    action="sts:GetCallerIdentity",
+                    code=code,
+                    detail=message,
+                )
+                if code not in REGION_DISABLED_CODES:  # not a region question: stop asking
+                    raise last from exc
+            except BotoCoreError as exc:
+                last = AwsNoCredentials(
+                    f"cannot verify the AWS credentials: {exc}", action="sts:GetCallerIdentity"
+                )
+        assert last is not None
+        raise last
+
+    def _build(self) -> list[AccountSetup]:
+        try:
+            base = self._new_session(profile=self._aws.profile)
+            credentials = base.get_credentials()
+        except ProfileNotFound as exc:
+            raise AwsNoCredentials(
+                f"AWS profile {self._aws.profile!r} not found in the shared config/credentials "
+                "files (aws.profile / --profile)"
+            ) from exc
+        if credentials is None:
+            raise AwsNoCredentials(
+                "no AWS credentials found (environment, shared credentials/config files, SSO, "
+                "container or instance role); set aws.profile or --profile, or run where a role "
+                "is attached"
+            )
+        base_account, sts = self._caller(base)
+        accounts: list[tuple[AccountSetup, boto3.Session | None]] = []
+        if not self._aws.accounts:
+            accounts.append((AccountSetup(base_account), base))
+        for acc in self._aws.accounts:
+            account_id = acc.role_arn.split(":")[4]
+            setup = AccountSetup(account_id, acc.name or "")
+            params: dict[str, Any] = {
+                "RoleArn": acc.role_arn,
+                "RoleSessionName": ROLE_SESSION_NAME,
+            }
+            if acc.external_id:
+                params["ExternalId"] = acc.external_id
+            try:
+                creds = sts.assume_role(**params)["Credentials"]
+            except (ClientError, BotoCoreError) as exc:
+                scope = Scope(account_id, GLOBAL, setup.label)
+                error = classify(exc, "sts:AssumeRole", scope)
+                if isinstance(error, AwsAccessDenied):
+                    error = AwsAccessDenied(
+                        f"cannot assume {acc.role_arn} from account {base_account}: its trust "
+                        "policy or the caller's sts:AssumeRole permission refuses it",
+                        action="sts:AssumeRole",
+                        code=error.code,
+                        detail=error.detail,
+                    )
+                setup.error = error
+                accounts.append((setup, None))
+                continue
+            session = self._new_session(
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
+            accounts.append((setup, session))
+        for setup, session in accounts:
+            if session is None:
+                continue
+            home = self._home_region(session)
+            for region in self.regions:
+                setup.clients[region] = self._make_clients(session, region, REGIONAL_SERVICES)
+            setup.clients[GLOBAL] = self._make_clients(session, home, GLOBAL_SERVICES)
+        return [setup for setup, _ in accounts]
+
+    def _make_clients(
+        self, session: boto3.Session, region: str, services: Iterable[str]
+    ) -> dict[str, BaseClient]:
+        return {
+            service: session.client(
+                service,
+                region_name=region,
+                endpoint_url=self._aws.endpoint_url,
+                config=self._client_config(service),
+            )
+            for service in services
+        }
+
+    async def _setup(self) -> list[AccountSetup]:
+        if self._accounts is not None:
+            return self._accounts
+
+        async def build() -> list[AccountSetup]:
+            try:
+                return await asyncio.to_thread(self._build)
+            except NoRegionError as exc:
+                raise AwsNoCredentials(f"no AWS region: {exc}") from exc
+
+        self._accounts = await self._state.cache.get(("aws", "setup", id(self)), build)
+        return self._accounts
+
+    # --- scopes ------------------------------------------------------------------------------
+
+    async def scopes(self) -> list[Scope]:
+        """Every account in every configured region; AwsNoCredentials when nothing can be read."""
+        accounts = await self._setup()
+        return [Scope(a.account, r, a.label) for a in accounts for r in self.regions]
+
+    async def global_scopes(self) -> list[Scope]:
+        """One scope per account for account-wide services."""
+        accounts = await self._setup()
+        return [Scope(a.account, GLOBAL, a.label) for a in accounts]
+
+    async def _client(self, scope: Scope, service: str) -> BaseClient:
+        for setup in await self._setup():
+            if setup.account != scope.account:
+                continue
+            if setup.error is not None:
+                raise setup.error
+            try:
+                return setup.clients[scope.region][service]
+            except KeyError:
+                raise AwsApiError(
+                    f"no {service} client for {scope.where}", code="NoClient"
+                ) from None
+        raise AwsApiError(f"account {scope.account} is not in this scan", code="NoAccount")
+
+    # --- calls -------------------------------------------------------------------------------
+
+    async def list(self, scope: Scope, service: str, operation: str, **params: Any) -> list[dict]:
+        """The complete result list of a (paginated) Describe/List operation."""
+        key = ("aws", scope.account, scope.region, service, operation, _freeze(params))
+        return await self._state.cache.get(
+            key, lambda: self._run(scope, service, operation, params, True, ())
+        )
+
+    async def get(
+        self,
+        scope: Scope,
+        service: str,
+        operation: str,
+        *,
+        missing_ok: tuple[str, ...] = (),
+        **params: Any,
+    ) -> dict | None:
+        """One call's response (without ResponseMetadata); None when the error code is one
+        of `missing_ok` (e.g. NoSuchBucketPolicy)."""
+        key = ("aws", scope.account, scope.region, service, operation, _freeze(params), missing_ok)
+        return await self._state.cache.get(
+            key, lambda: self._run(scope, service, operation, params, False, missing_ok)
+        )
+
+    async def _run(
+        self,
+        scope: Scope,
+        service: str,
+        operation: str,
+        params: dict[str, Any],
+        paginate: bool,
+        missing_ok: tuple[str, ...],
+    ) -> Any:
+        client = await self._client(scope, service)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._slots_n)
+        async with self._slots:
+            return await asyncio.to_thread(
+                self._call, client, scope, operation, params, paginate, missing_ok
+            )
+
+    def _call(
+        self,
+        client: BaseClient,
+        scope: Scope,
+        operation: str,
+        params: dict[str, Any],
+        paginate: bool,
+        missing_ok: tuple[str, ...],
+    ) -> Any:
+        op_name = client.meta.method_to_api_mapping[operation]
+        action = iam_action(client.meta.service_model, op_name)
+        try:
+            if not paginate:
+                response = getattr(client, operation)(**params)
+                response.pop("ResponseMetadata", None)
+                return response
+            if client.can_paginate(operation):
+                paginator = client.get_paginator(operation)
+                full = paginator.paginate(**params).build_full_result()
+                return jmespath.search(paginator.result_keys[0].expression, full) or []
+            return self._manual_pages(client, operation, op_name, params)
+        except ClientError as exc:
+            if _error_parts(exc)[0] in missing_ok:
+                return None
+            raise classify(exc, action, scope) from exc
+        except BotoCoreError as exc:
+            raise classify(exc, action, scope) from exc
+
+    @staticmethod
+    def _manual_pages(
+        client: BaseClient, operation: str, op_name: str, params: dict[str, Any]
+    ) -> list[dict]:
+        """Operations botocore has no paginator for (wafv2 List*, ec2 DescribeAddresses):
+        the one list member of the output, following NextMarker/NextToken."""
+        model = client.meta.service_model.operation_model(op_name)
+        out_members = model.output_shape.members if model.output_shape else {}
+        in_members = model.input_shape.members if model.input_shape else {}
+        lists = [name for name, shape in out_members.items() if shape.type_name == "list"]
+        if len(lists) != 1:
+            raise AwsApiError(f"{op_name}: cannot tell which member holds the results")
+        token = next((t for t in ("NextMarker", "NextToken") if t in out_members), None)
+        items: list[dict] = []
+        call_params = dict(params)
+        if token and "Limit" in in_members and "Limit" not in call_params:
+            call_params["Limit"] = 100
+        while True:
+            response = getattr(client, operation)(**call_params)
+            items.extend(response.get(lists[0]) or [])
+            next_token = response.get(token) if token else None
+            if not next_token or token not in in_members or not response.get(lists[0]):
+                return items
+            call_params[token] = next_token
+
+    async def aclose(self) -> None:
+        if self._preset is not None or not self._accounts:
+            return
+        for setup in self._accounts:
+            for clients in setup.clients.values():
+                for client in clients.values():
+                    client.close()

@@ -1,0 +1,160 @@
+"""`v6audit iam-policy` covers every AWS call the checks make, and each check declares exactly
+the actions it calls. Runs last in this package so the session-wide record is complete."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from auditor.registry import load_checks
+from tests.aws.conftest import AWS_CHECKS, stub_scan
+from tests.aws.estate import build_field, ip_set, stub_client, web_acl
+
+ROOT = Path(__file__).resolve().parents[2]
+# Made by the auditing identity on the role it assumes, granted by that role's trust policy
+# and the caller's own permissions, not by the read-only policy of the audited account.
+OUTSIDE_POLICY = {"sts:AssumeRole"}
+STUBBED = {"aws.ec2.eni_prefix"}  # moto does not store ENI prefixes
+
+
+def rich_estate(lab) -> dict:
+    """The field estate plus what makes every conditional call happen."""
+    ids = build_field(lab)
+    ec2 = lab.client("ec2")
+    pl = ec2.create_managed_prefix_list(
+        PrefixListName="partners",
+        AddressFamily="IPv4",
+        MaxEntries=2,
+        Entries=[{"Cidr": "203.0.113.0/24"}],
+    )["PrefixList"]["PrefixListId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=ids["ssh_sg"],
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "PrefixListIds": [{"PrefixListId": pl}],
+            }
+        ],
+    )
+    ec2.create_vpc_endpoint(
+        VpcId=ids["vpc"],
+        ServiceName="com.amazonaws.us-east-1.sqs",
+        VpcEndpointType="Interface",
+        SubnetIds=[ids["priv"]],
+    )
+    ec2.create_launch_template(LaunchTemplateName="hosts", LaunchTemplateData={})
+    waf = lab.client("wafv2")
+    v4 = ip_set(waf, "v4", "IPV4")
+    vc = {"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "m"}
+    group = waf.create_rule_group(
+        Name="g",
+        Scope="REGIONAL",
+        Capacity=5,
+        VisibilityConfig=vc,
+        Rules=[
+            {
+                "Name": "r",
+                "Priority": 0,
+                "Action": {"Block": {}},
+                "Statement": {"IPSetReferenceStatement": {"ARN": v4}},
+                "VisibilityConfig": vc,
+            }
+        ],
+    )["Summary"]["ARN"]
+    web_acl(waf, "acl", [("group", {"RuleGroupReferenceStatement": {"ARN": group}})])
+    s3 = lab.client("s3")
+    s3.create_bucket(Bucket="assets-bucket")
+    s3.put_bucket_policy(
+        Bucket="assets-bucket",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::assets-bucket/*",
+                        "Condition": {"IpAddress": {"aws:SourceIp": ["192.0.2.0/24"]}},
+                    }
+                ],
+            }
+        ),
+    )
+    return ids
+
+
+def _eni_prefix_stub(suite):
+    ec2, stub = stub_client("ec2")
+    stub.add_response(
+        "describe_network_interfaces",
+        {
+            "NetworkInterfaces": [
+                {
+                    "NetworkInterfaceId": "eni-0000000000000aaaa",
+                    "SubnetId": "subnet-0000000000000aaaa",
+                    "Ipv4Prefixes": [{"Ipv4Prefix": "100.64.0.32/28"}],
+                }
+            ]
+        },
+    )
+    stub.add_response(
+        "describe_subnets",
+        {"Subnets": [{"SubnetId": "subnet-0000000000000aaaa", "CidrBlock": "100.64.0.0/24"}]},
+    )
+    with stub:
+        return stub_scan(["aws.ec2.eni_prefix"], {"us-east-1": {"ec2": ec2}}, suite)
+
+
+@pytest.fixture
+def estate(lab):
+    return rich_estate(lab)
+
+
+def test_each_check_declares_exactly_the_actions_it_calls(lab, estate, suite_calls):
+    metas = {c.id: c.meta for c in load_checks()}
+    wrong = {}
+    for check_id in AWS_CHECKS:
+        if check_id in STUBBED:
+            continue
+        scan = lab.scan([check_id])
+        assert not [f for f in scan.findings if str(f.status) == "error"], check_id
+        declared = set(metas[check_id].permissions)
+        if scan.recorder.actions != declared:
+            wrong[check_id] = {
+                "called, not declared": sorted(scan.recorder.actions - declared),
+                "declared, not called": sorted(declared - scan.recorder.actions),
+            }
+    scan = _eni_prefix_stub(suite_calls)
+    declared = set(metas["aws.ec2.eni_prefix"].permissions) - {"sts:GetCallerIdentity"}
+    if scan.recorder.actions != declared:  # stubbed clients skip the identity lookup
+        wrong["aws.ec2.eni_prefix"] = sorted(scan.recorder.actions ^ declared)
+    assert wrong == {}
+
+
+def test_iam_policy_covers_every_call_of_the_test_suite(lab, estate, suite_calls):
+    lab.scan(AWS_CHECKS, regions=("us-east-1", "eu-west-1"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", "iam-policy"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    policy = json.loads(proc.stdout)
+    (statement,) = policy["Statement"]
+    allowed = set(statement["Action"])
+    assert statement["Effect"] == "Allow" and statement["Resource"] == "*"
+    declared = {p for c in load_checks() if c.id in AWS_CHECKS for p in c.meta.permissions}
+    assert declared <= allowed
+    recorded = suite_calls.actions - OUTSIDE_POLICY
+    assert len(recorded) >= 25  # the suite exercised (nearly) every listing
+    assert recorded - allowed == set()
+    assert all(a.split(":")[1].startswith(("Describe", "List", "Get")) for a in allowed)
