@@ -3,39 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
-
-import dns.asyncquery
-import dns.exception
-import dns.message
-import dns.rcode
-import dns.rdatatype
 
 from auditor.context import CheckContext
 from auditor.model import Finding, Target, errored, passed
-from auditor.net.routes import RESOLV_CONF, ipv6_route, is_ipv6, system_nameservers
+from auditor.net.dns import NOERROR, NXDOMAIN
+from auditor.net.nat64 import IPV4ONLY_ARPA
+from auditor.net.service import net_service
 from auditor.registry import check
-
-PROBE_NAME = "ipv4only.arpa."
-
-
-async def _ask(address: str, timeout: float) -> dict:
-    query = dns.message.make_query(PROBE_NAME, dns.rdatatype.AAAA)
-    start = time.perf_counter()
-    try:
-        answer = await dns.asyncquery.udp(query, address, timeout=timeout)
-    except (dns.exception.Timeout, TimeoutError):
-        return {"address": address, "answered": False, "error": f"no answer within {timeout:g} s"}
-    except OSError as exc:
-        return {"address": address, "answered": False, "error": exc.strerror or str(exc)}
-    rcode = dns.rcode.to_text(answer.rcode())
-    return {
-        "address": address,
-        "answered": answer.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN),
-        "rcode": rcode,
-        "rtt_ms": round((time.perf_counter() - start) * 1000, 2),
-    }
 
 
 @check(
@@ -50,19 +25,33 @@ async def _ask(address: str, timeout: float) -> dict:
         resolver reachable over IPv6 (in a VPC the Route 53 Resolver at fd00:ec2::253, set as
         resolver.nameservers). Until then network verdicts cannot be trusted and are not given.
     """,
-    references=["https://www.rfc-editor.org/rfc/rfc7050"],
+    references=[
+        "https://www.rfc-editor.org/rfc/rfc7050",
+        "https://docs.aws.amazon.com/vpc/latest/userguide/AmazonDNS-concepts.html",
+    ],
 )
 async def preflight(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Checks the kernel's IPv6 route (a UDP connect sends nothing) and asks each IPv6 resolver
-    for `ipv4only.arpa` AAAA. Network checks run only when this passes."""
-    route = await asyncio.to_thread(ipv6_route)
-    configured = list(ctx.config.nameservers)
-    system = [] if configured else system_nameservers()
-    candidates = configured or system
-    v6 = [a for a in candidates if is_ipv6(a)]
+    for `ipv4only.arpa` AAAA. IPv4 resolvers in resolv.conf are ignored (and named in the
+    evidence). Network checks run only when this passes."""
+    net = net_service(ctx)
+    route = await net.route()
+    servers = net.nameservers
     resolvers = []
-    if route.ok and v6:
-        resolvers = await asyncio.gather(*(_ask(a, ctx.config.timeout) for a in v6))
+    if route.ok and servers:
+        answers = await asyncio.gather(
+            *(net.resolver.ask(s, IPV4ONLY_ARPA, "AAAA") for s in servers)
+        )
+        resolvers = [
+            {
+                "address": a.server,
+                "answered": a.rcode in (NOERROR, NXDOMAIN),
+                "rcode": a.rcode,
+                "rtt_ms": round(a.rtt_ms, 2),
+                "error": a.error,
+            }
+            for a in answers
+        ]
     evidence = {
         "route": {
             "destination": route.destination,
@@ -70,8 +59,9 @@ async def preflight(ctx: CheckContext) -> AsyncIterator[Finding]:
             "source": route.source,
             "error": route.error,
         },
-        "nameservers_from": "config" if configured else str(RESOLV_CONF),
-        "nameservers": candidates,
+        "nameservers_from": net.nameservers_from,
+        "nameservers": servers,
+        "ignored_ipv4_nameservers": net.ignored_nameservers,
         "resolvers": resolvers,
     }
     target = Target(address=route.source or "")
@@ -81,16 +71,17 @@ async def preflight(ctx: CheckContext) -> AsyncIterator[Finding]:
             target=target,
             evidence=evidence,
         )
-    elif not v6:
-        shown = ", ".join(candidates) or "none"
+    elif not servers:
+        ignored = ", ".join(net.ignored_nameservers)
         yield errored(
-            f"No IPv6 resolver to ask (nameservers: {shown}); set resolver.nameservers "
-            "to an IPv6 resolver such as fd00:ec2::253",
+            "No IPv6 resolver to ask"
+            + (f" (only IPv4 ones in {net.nameservers_from}: {ignored})" if ignored else "")
+            + "; set resolver.nameservers to an IPv6 resolver such as fd00:ec2::253",
             target=target,
             evidence=evidence,
         )
     elif not any(r["answered"] for r in resolvers):
-        detail = "; ".join(f"{r['address']}: {r.get('error') or r.get('rcode')}" for r in resolvers)
+        detail = "; ".join(f"{r['address']}: {r['error'] or r['rcode']}" for r in resolvers)
         yield errored(f"No resolver answers over IPv6 ({detail})", target=target, evidence=evidence)
     else:
         good = [r["address"] for r in resolvers if r["answered"]]

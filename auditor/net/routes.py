@@ -62,3 +62,25 @@ def is_ipv6(address: str) -> bool:
         return ipaddress.ip_address(address).version == 6
     except ValueError:
         return False
+
+
+PROC_IPV4_ROUTES = Path("/proc/net/route")
+
+
+def ipv4_default_route(path: Path = PROC_IPV4_ROUTES) -> bool:
+    """Does this host have an IPv4 default route? Read from /proc: no IPv4 socket is opened."""
+    try:
+        lines = path.read_text(encoding="ascii", errors="replace").splitlines()[1:]
+    except OSError:
+        return False
+    for line in lines:
+        cols = line.split()
+        # Iface Destination Gateway Flags RefCnt Use Metric Mask ...; RTF_UP is 0x1.
+        if (
+            len(cols) >= 8
+            and cols[1] == "00000000"
+            and cols[7] == "00000000"
+            and int(cols[3], 16) & 0x1
+        ):
+            return True
+    return False

@@ -1,0 +1,164 @@
+"""Findings for probed names and endpoints: one class, a sentence to act on, the evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from auditor.model import Finding, Status, Target
+from auditor.net import classify as cls
+from auditor.net.dns import DnsAnswer
+from auditor.net.nat64 import Nat64Info, embedded_ipv4
+from auditor.net.service import SpecResult
+
+REMEDIATION = {
+    cls.NAT64: (
+        "It works from IPv6-only subnets only through DNS64/NAT64. Ask the provider for IPv6 "
+        "(an AAAA record), switch to an IPv6-capable endpoint or mirror, or keep NAT64 for it "
+        "and accept the NAT gateway cost; IPv6-only native needs it gone."
+    ),
+    cls.BROKEN: (
+        "The name publishes an AAAA record but the service does not answer on it. Dual-stack "
+        "clients hide this by falling back to IPv4; IPv6-only clients fail. Fix the listener, "
+        "security group/NACL or load balancer on IPv6, or withdraw the AAAA until it works."
+    ),
+    cls.UNREACHABLE: (
+        "There is no IPv6 path: no AAAA record and no working DNS64/NAT64 translation. Get an "
+        "IPv6 endpoint from the provider, use an IPv6-capable alternative, or give the subnet "
+        "DNS64 and a 64:ff9b::/96 route to a NAT gateway."
+    ),
+    cls.DNS_ERROR: (
+        "The name does not resolve from here. Check the name for typos (NXDOMAIN), and that "
+        "the resolver answers over IPv6 and can reach the zone's name servers (SERVFAIL, "
+        "timeout)."
+    ),
+}
+
+
+def dns_failure(answer: DnsAnswer) -> str:
+    if answer.rcode == "NXDOMAIN":
+        return "the name does not exist (NXDOMAIN)"
+    if answer.rcode:
+        return f"the resolver answered {answer.rcode}"
+    return answer.error or "no DNS answer"
+
+
+def _addr_list(addresses: Sequence[str], limit: int = 3) -> str:
+    shown = ", ".join(addresses[:limit])
+    return shown + (f" and {len(addresses) - limit} more" if len(addresses) > limit else "")
+
+
+def spec_message(result: SpecResult, subject: str, nat64: Nat64Info) -> str:
+    """One sentence for the class of one proof."""
+    host = result.spec.host
+    attempt = result.decisive
+    a_records = list(result.lookup.a.records) if result.lookup.a else []
+    klass = result.net_class
+    if klass == cls.NATIVE:
+        assert attempt is not None
+        return f"{subject} answers over IPv6 natively: {attempt.answer} from {attempt.address}"
+    if klass == cls.NAT64:
+        assert attempt is not None
+        v4 = embedded_ipv4(attempt.address, nat64.networks)
+        origin = f" (IPv4 {v4})" if v4 else ""
+        return (
+            f"{subject} is reachable only through NAT64: {host} has no AAAA of its own, DNS64 "
+            f"synthesized {attempt.address}{origin}; {attempt.answer} through the translator"
+        )
+    if klass == cls.BROKEN:
+        error = attempt.error if attempt else "not probed"
+        return (
+            f"{subject} publishes AAAA {_addr_list(result.real)} but fails on it over IPv6 "
+            f"({error}): IPv6-only clients break where dual-stack ones fall back to IPv4"
+        )
+    if klass == cls.UNREACHABLE:
+        if result.literal == "ipv4":
+            return (
+                f"{subject} is an IPv4 literal ({host}): IPv6-only clients cannot reach it "
+                "without a CLAT (464XLAT); use a name with an AAAA record"
+            )
+        if result.synthesized:
+            error = attempt.error if attempt else "not probed"
+            return (
+                f"{subject} has no AAAA of its own and the NAT64 path to "
+                f"{_addr_list(result.synthesized)} fails ({error})"
+            )
+        four = f" (IPv4 only: {_addr_list(a_records)})" if a_records else ""
+        return f"{subject} has no AAAA{four} and no DNS64 translation: unreachable over IPv6"
+    return f"{subject} does not resolve: {host}: {dns_failure(result.lookup.aaaa)}"
+
+
+def spec_evidence(result: SpecResult, nat64: Nat64Info) -> dict[str, Any]:
+    """The evidence of one proof: DNS answers, the class, the address tried, the timings."""
+    lookup = result.lookup
+    attempt = result.decisive
+    timings: dict[str, float] = {"dns": round(lookup.elapsed_ms, 2)}
+    if attempt is not None:
+        timings.update({k: round(v, 2) for k, v in attempt.timings_ms.items()})
+    evidence: dict[str, Any] = {
+        "class": result.net_class,
+        "nat64_prefix": nat64.prefix,
+        "kind": result.spec.kind,
+        "host": result.spec.host,
+        "port": result.spec.port,
+        **lookup.evidence(),
+        "synthesized": list(result.synthesized),
+        "address": attempt.address if attempt else None,
+        "timings_ms": timings,
+        "status_code": attempt.status_code if attempt else None,
+        "answer": attempt.answer if attempt and attempt.ok else None,
+        "error": (attempt.error if attempt and not attempt.ok else None)
+        or (None if lookup.aaaa.ok else dns_failure(lookup.aaaa)),
+        "attempts": [a.evidence() for a in result.attempts],
+    }
+    if attempt is not None and attempt.tls:
+        evidence["tls"] = attempt.tls
+    if result.literal:
+        evidence["literal"] = result.literal
+    return evidence
+
+
+def target_finding(
+    results: Sequence[SpecResult],
+    nat64: Nat64Info,
+    *,
+    subject: str,
+    target: Target,
+    extra: dict[str, Any] | None = None,
+    nat64_stage: int = 4,
+) -> Finding:
+    """One finding for a target proven by one or more specs: the worst class speaks."""
+    primary = min(results, key=lambda r: cls.rank(r.net_class))
+    evidence = {**(extra or {}), **spec_evidence(primary, nat64)}
+    if len(results) > 1:
+        evidence["proofs"] = [
+            {
+                "kind": r.spec.kind,
+                "class": r.net_class,
+                "host": r.spec.host,
+                "port": r.spec.port,
+                "address": r.decisive.address if r.decisive else None,
+                "ok": bool(r.proven),
+                "answer": r.decisive.answer if r.decisive else None,
+                "status_code": r.decisive.status_code if r.decisive else None,
+                "error": r.decisive.error if r.decisive and not r.decisive.ok else None,
+            }
+            for r in results
+        ]
+    message = spec_message(primary, subject, nat64)
+    others = [r for r in results if r is not primary and r.net_class != cls.NATIVE]
+    if len(results) > 1 and primary.net_class == cls.NATIVE:
+        message += f" (all {len(results)} kinds proven)"
+    elif others:
+        message += "; also " + ", ".join(f"{r.spec.kind}: {r.net_class}" for r in others)
+    v = cls.verdict(primary.net_class, primary.lookup.aaaa.rcode, nat64_stage=nat64_stage)
+    return Finding(
+        v.status,
+        message,
+        target=target,
+        evidence=evidence,
+        severity=v.severity,
+        stage=v.stage,
+        blocking=v.blocking,
+        remediation=REMEDIATION.get(primary.net_class, "") if v.status is not Status.PASS else "",
+    )

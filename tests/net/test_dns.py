@@ -1,0 +1,483 @@
+"""The DNS toolkit: wire codec, the IPv6 stub resolver against real servers on [::1], and the
+zone resolver."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import dns.zone
+import pytest
+
+from auditor.net.dns import (
+    DnsPythonResolver,
+    MalformedResponse,
+    ZoneResolver,
+    decode,
+    decode_fast,
+    encode_query,
+    lookup_host,
+    parse_message,
+    qname_wire,
+)
+
+from .helpers import DnsServer, answer
+
+# --------------------------------------------------------------------------- codec
+
+
+def test_encoded_question_is_what_dnspython_reads() -> None:
+    wire = encode_query(0x1234, qname_wire("Native.Lab.Test."), dns.rdatatype.AAAA)
+    msg = dns.message.from_wire(wire)
+    assert msg.id == 0x1234
+    assert msg.flags & dns.flags.RD
+    assert msg.question[0].name == dns.name.from_text("native.lab.test.")
+    assert msg.question[0].rdtype == dns.rdatatype.AAAA
+    assert msg.edns == 0 and msg.payload == 1232
+    norec = dns.message.from_wire(encode_query(1, qname_wire("x.test"), 6, recursion=False))
+    assert not norec.flags & dns.flags.RD
+
+
+def test_qname_wire_agrees_with_dnspython_and_handles_idna() -> None:
+    for name in ("a.b.c", "xn--bcher-kva.example", "_sip._tcp.example.com", "*.wild.test"):
+        assert qname_wire(name) == dns.name.from_text(name + ".").to_wire()
+    assert qname_wire("bücher.example") == dns.name.from_text("bücher.example.").to_wire()
+
+
+def _response(qname: str, qtype: str, *records: str, rcode: str = "NOERROR") -> bytes:
+    query = dns.message.make_query(qname, qtype, use_edns=0)
+    msg = answer(query, *records, rcode=dns.rcode.from_text(rcode))
+    if rcode != "NOERROR" or not records:
+        msg.authority.append(
+            dns.rrset.from_text("lab.test.", 60, "IN", "SOA", "ns1.lab.test. h.lab.test. 1 2 3 4 5")
+        )
+    return msg.to_wire()
+
+
+CASES = [
+    ("native.lab.test", "AAAA", ["native.lab.test. 60 IN AAAA 2001:db8:2::80"], "NOERROR"),
+    ("native.lab.test", "A", ["native.lab.test. 60 IN A 192.0.2.80"], "NOERROR"),
+    (
+        "alias.lab.test",
+        "AAAA",
+        [
+            "alias.lab.test. 60 IN CNAME alias2.lab.test.",
+            "alias2.lab.test. 60 IN CNAME v4only.lab.test.",
+            "v4only.lab.test. 60 IN AAAA 2001:db8:64::c000:250",
+        ],
+        "NOERROR",
+    ),
+    (
+        "Multi.Lab.Test",
+        "AAAA",
+        ["multi.lab.test. 60 IN AAAA 2001:db8::1", "multi.lab.test. 60 IN AAAA 2001:db8::2"],
+        "NOERROR",
+    ),
+    ("nodata.lab.test", "AAAA", [], "NOERROR"),
+    ("missing.lab.test", "AAAA", [], "NXDOMAIN"),
+    ("host.lame.lab.test", "AAAA", [], "SERVFAIL"),
+    # a chain whose target the server did not resolve
+    ("partial.lab.test", "AAAA", ["partial.lab.test. 60 IN CNAME far.other.test."], "NOERROR"),
+]
+
+
+@pytest.mark.parametrize(("qname", "qtype", "records", "rcode"), CASES)
+def test_fast_decoder_agrees_with_dnspython(
+    qname: str, qtype: str, records: list[str], rcode: str
+) -> None:
+    wire = _response(qname, qtype, *records, rcode=rcode)
+    rdtype = dns.rdatatype.from_text(qtype)
+    fast = decode_fast(wire, qname.lower(), rdtype)
+    slow = parse_message(dns.message.from_wire(wire), qname.lower(), rdtype)
+    assert (fast.rcode, fast.records, fast.chain, fast.truncated) == (
+        slow.rcode,
+        slow.records,
+        slow.chain,
+        slow.truncated,
+    )
+    assert fast.rcode == dns.rcode.from_text(rcode)
+
+
+def test_decoder_results_for_a_cname_chain() -> None:
+    wire = _response(*CASES[2][:2], *CASES[2][2])
+    parsed = decode(wire, "alias.lab.test", dns.rdatatype.AAAA)
+    assert parsed.chain == ["alias2.lab.test", "v4only.lab.test"]
+    assert parsed.records == ["2001:db8:64::c000:250"]
+
+
+def test_names_needing_escapes_go_to_dnspython() -> None:
+    query = dns.message.make_query("odd.lab.test", "AAAA")
+    msg = answer(
+        query,
+        r"odd.lab.test. 60 IN CNAME we\.ird.lab.test.",
+        r"we\.ird.lab.test. 60 IN AAAA 2001:db8::5",
+    )
+    wire = msg.to_wire()
+    with pytest.raises(MalformedResponse):
+        decode_fast(wire, "odd.lab.test", dns.rdatatype.AAAA)
+    parsed = decode(wire, "odd.lab.test", dns.rdatatype.AAAA)
+    assert parsed.records == ["2001:db8::5"]
+
+
+def test_garbage_is_malformed() -> None:
+    with pytest.raises(MalformedResponse):
+        decode(b"\x12\x34\x81\x80\x00\x01\x00\x01", "x.test", dns.rdatatype.AAAA)
+    wire = bytearray(_response(*CASES[0][:2], *CASES[0][2]))
+    with pytest.raises(MalformedResponse):
+        decode(bytes(wire[:-20]), "native.lab.test", dns.rdatatype.AAAA)  # cut into the AAAA
+
+
+# --------------------------------------------------------------------------- stub resolver
+
+
+def _lab_handler(query: dns.message.Message, transport: str) -> dns.message.Message:
+    q = query.question[0]
+    name = q.name.to_text().rstrip(".").lower()
+    qtype = dns.rdatatype.to_text(q.rdtype)
+    if name == "native.lab.test" and qtype == "AAAA":
+        return answer(query, "native.lab.test. 60 IN AAAA 2001:db8:2::80")
+    if name == "native.lab.test" and qtype == "A":
+        return answer(query, "native.lab.test. 60 IN A 192.0.2.80")
+    if name == "missing.lab.test":
+        return answer(query, rcode=dns.rcode.NXDOMAIN)
+    return answer(query)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_resolver_asks_over_ipv6_and_returns_records() -> None:
+    async def main() -> None:
+        server = await DnsServer(_lab_handler).start()
+        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2)
+        try:
+            lookup = await lookup_host(resolver, "Native.Lab.Test.")
+            missing = await resolver.query("missing.lab.test", "AAAA")
+        finally:
+            await resolver.aclose()
+            await server.stop()
+        assert lookup.name == "native.lab.test"
+        assert lookup.aaaa.records == ("2001:db8:2::80",)
+        assert lookup.a is not None and lookup.a.records == ("192.0.2.80",)
+        assert (lookup.aaaa.rcode, lookup.aaaa.server, lookup.aaaa.transport) == (
+            "NOERROR",
+            "::1",
+            "udp",
+        )
+        assert missing.rcode == "NXDOMAIN" and not missing.records
+        assert resolver.stats.queries == 3 and resolver.stats.answers == 3
+
+    run(main())
+
+
+def test_truncated_answer_is_asked_again_over_tcp() -> None:
+    many = [f"big.lab.test. 60 IN AAAA 2001:db8::{i:x}" for i in range(1, 120)]
+
+    def handler(query: dns.message.Message, transport: str) -> bytes | dns.message.Message:
+        full = answer(query, *many)
+        if transport == "udp":
+            cut = answer(query)
+            cut.flags |= dns.flags.TC
+            return cut
+        return full
+
+    async def main() -> None:
+        server = await DnsServer(handler).start()
+        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2)
+        try:
+            got = await resolver.query("big.lab.test", "AAAA")
+        finally:
+            await resolver.aclose()
+            await server.stop()
+        assert got.transport == "tcp"
+        assert len(got.records) == 119 and "2001:db8::77" in got.records
+        assert [t for t, _, _ in server.queries] == ["udp", "tcp"]
+        assert resolver.stats.tcp == 1
+
+    run(main())
+
+
+def test_servfail_moves_to_the_next_server_and_is_reported_when_all_fail() -> None:
+    def failing(query: dns.message.Message, transport: str) -> dns.message.Message:
+        return answer(query, rcode=dns.rcode.SERVFAIL)
+
+    async def main() -> None:
+        bad = await DnsServer(failing).start()
+        good = await DnsServer(_lab_handler).start()
+        # Two servers on different ports of ::1: a connector maps documentation addresses.
+        from auditor.net.connect import MappedConnector
+
+        connector = MappedConnector(
+            {("2001:db8::53", 53): ("::1", bad.port), ("2001:db8::54", 53): ("::1", good.port)}
+        )
+        resolver = DnsPythonResolver(
+            ["2001:db8::53", "2001:db8::54"], timeout=2, connector=connector
+        )
+        only_bad = DnsPythonResolver(["2001:db8::53"], timeout=2, connector=connector)
+        try:
+            got = await resolver.query("native.lab.test", "AAAA")
+            failed = await only_bad.query("native.lab.test", "AAAA")
+        finally:
+            await resolver.aclose()
+            await only_bad.aclose()
+            await bad.stop()
+            await good.stop()
+        assert (got.rcode, got.server, got.records) == (
+            "NOERROR",
+            "2001:db8::54",
+            ("2001:db8:2::80",),
+        )
+        assert failed.rcode == "SERVFAIL" and not failed.ok and failed.failure == "SERVFAIL"
+
+    run(main())
+
+
+def test_a_silent_server_costs_the_timeout_and_no_more() -> None:
+    async def main() -> None:
+        server = await DnsServer(lambda q, t: None).start()
+        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=0.6)
+        start = time.monotonic()
+        try:
+            got = await asyncio.gather(*(resolver.query(f"n{i}.test", "AAAA") for i in range(50)))
+        finally:
+            await resolver.aclose()
+            await server.stop()
+        elapsed = time.monotonic() - start
+        assert all(g.rcode is None and g.error.startswith("timeout") for g in got)
+        assert 0.55 <= elapsed < 1.5
+        assert resolver.stats.timeouts == 50
+        assert resolver.stats.retransmits >= 50  # each was sent again before giving up
+
+    run(main())
+
+
+def test_a_lost_datagram_is_retransmitted() -> None:
+    seen: set[int] = set()
+
+    def drop_first(query: dns.message.Message, transport: str) -> dns.message.Message | None:
+        if query.id not in seen:
+            seen.add(query.id)
+            return None
+        return _lab_handler(query, transport)
+
+    async def main() -> None:
+        server = await DnsServer(drop_first).start()
+        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=1.0)
+        try:
+            got = await resolver.query("native.lab.test", "AAAA")
+        finally:
+            await resolver.aclose()
+            await server.stop()
+        assert got.records == ("2001:db8:2::80",)
+        assert resolver.stats.retransmits == 1
+        assert 400 <= got.rtt_ms < 900
+
+    run(main())
+
+
+def test_an_answer_to_another_question_is_ignored() -> None:
+    def spoof(query: dns.message.Message, transport: str) -> bytes:
+        other = dns.message.make_query("evil.test", "AAAA")
+        other.id = query.id
+        return answer(other, "evil.test. 60 IN AAAA 2001:db8::bad").to_wire()
+
+    async def main() -> None:
+        server = await DnsServer(spoof).start()
+        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=0.4)
+        try:
+            got = await resolver.query("native.lab.test", "AAAA")
+        finally:
+            await resolver.aclose()
+            await server.stop()
+        assert got.rcode is None and "timeout" in (got.error or "")
+
+    run(main())
+
+
+def test_port_unreachable_fails_fast() -> None:
+    async def main() -> None:
+        server = await DnsServer(lambda q, t: None).start()
+        port = server.port
+        await server.stop()  # nothing listens there any more: ICMP port unreachable
+        resolver = DnsPythonResolver(["::1"], port=port, timeout=3)
+        start = time.monotonic()
+        try:
+            got = await resolver.query("native.lab.test", "AAAA")
+        finally:
+            await resolver.aclose()
+        assert got.rcode is None and got.error and got.error.startswith("network")
+        assert time.monotonic() - start < 1.5
+
+    run(main())
+
+
+def test_an_unfinished_cname_chain_is_followed_up() -> None:
+    def handler(query: dns.message.Message, transport: str) -> dns.message.Message:
+        name = query.question[0].name.to_text().rstrip(".")
+        if name == "partial.lab.test":
+            return answer(query, "partial.lab.test. 60 IN CNAME far.other.test.")
+        if name == "far.other.test":
+            return answer(query, "far.other.test. 60 IN AAAA 2001:db8::f")
+        return answer(query)
+
+    async def main() -> None:
+        server = await DnsServer(handler).start()
+        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2)
+        try:
+            got = await resolver.query("partial.lab.test", "AAAA")
+        finally:
+            await resolver.aclose()
+            await server.stop()
+        assert got.name == "partial.lab.test"
+        assert got.cname_chain == ("far.other.test",)
+        assert got.records == ("2001:db8::f",)
+
+    run(main())
+
+
+def test_ipv4_nameservers_are_refused() -> None:
+    from auditor.net.connect import NotIPv6Error
+
+    with pytest.raises(NotIPv6Error):
+        DnsPythonResolver(["192.0.2.53"])
+
+
+# --------------------------------------------------------------------------- zone resolver
+
+ZONE = """
+$ORIGIN lab.test.
+$TTL 60
+@ SOA ns1 hostmaster 1 3600 600 86400 60
+@ NS ns1
+@ NS ns2
+ns1 AAAA 2001:db8:2::35
+ns2 A 192.0.2.53
+native AAAA 2001:db8:2::80
+native A 192.0.2.80
+v4only A 192.0.2.80
+alias CNAME alias2
+alias2 CNAME v4only
+nodata TXT "nothing"
+deep.empty TXT "below an empty non-terminal"
+"""
+
+
+def _zone_resolver(**kw) -> ZoneResolver:
+    return ZoneResolver([dns.zone.from_text(ZONE, relativize=False)], **kw)
+
+
+def test_zone_resolver_answers_like_a_dns64_resolver() -> None:
+    r = _zone_resolver(dns64_prefix="2001:db8:64::/96")
+
+    async def main() -> None:
+        native = await r.query("native.lab.test", "AAAA")
+        v4 = await r.query("v4only.lab.test", "AAAA")
+        alias = await r.query("alias.lab.test", "AAAA")
+        nodata = await r.query("nodata.lab.test", "AAAA")
+        missing = await r.query("missing.lab.test", "AAAA")
+        outside = await r.query("example.com", "AAAA")
+        ent = await r.query("empty.lab.test", "AAAA")
+        ns = await r.query("lab.test", "NS")
+        wka = await r.query("ipv4only.arpa", "AAAA")
+        assert native.records == ("2001:db8:2::80",)
+        assert v4.records == ("2001:db8:64::c000:250",)
+        assert alias.cname_chain == ("alias2.lab.test", "v4only.lab.test")
+        assert alias.records == ("2001:db8:64::c000:250",)
+        assert (nodata.rcode, nodata.records, nodata.zone) == ("NOERROR", (), "lab.test")
+        assert missing.rcode == "NXDOMAIN" and outside.rcode == "NXDOMAIN"
+        assert ent.rcode == "NOERROR" and not ent.records
+        assert sorted(ns.records) == ["ns1.lab.test", "ns2.lab.test"]
+        assert wka.records == ("2001:db8:64::c000:aa", "2001:db8:64::c000:ab")
+
+    asyncio.run(main())
+
+
+def test_zone_resolver_without_dns64_and_authoritative_questions() -> None:
+    r = _zone_resolver(servers=["2001:db8:2::35"])
+
+    async def main() -> None:
+        assert (await r.query("v4only.lab.test", "AAAA")).records == ()
+        assert (await r.query("ipv4only.arpa", "AAAA")).rcode == "NXDOMAIN"
+        soa = await r.ask("2001:db8:2::35", "lab.test", "SOA", recursion=False)
+        assert soa.authoritative and soa.records and soa.rcode == "NOERROR"
+        silent = await r.ask("2001:db8:2::36", "lab.test", "SOA", recursion=False)
+        assert silent.rcode is None and "timeout" in (silent.error or "")
+        refused = await r.ask("2001:db8:2::35", "example.com", "SOA", recursion=False)
+        assert refused.rcode == "REFUSED"
+
+    asyncio.run(main())
+
+
+def test_tcp_retry_that_gets_no_answer_is_a_network_error() -> None:
+    def handler(query: dns.message.Message, transport: str) -> dns.message.Message | None:
+        if transport == "tcp":
+            return None  # accept, then close without an answer
+        cut = answer(query)
+        cut.flags |= dns.flags.TC
+        return cut
+
+    async def main() -> None:
+        server = await DnsServer(handler).start()
+        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2)
+        try:
+            got = await resolver.query("big.lab.test", "AAAA")
+        finally:
+            await resolver.aclose()
+            await server.stop()
+        assert got.rcode is None and got.transport == "tcp"
+        assert got.error == "network: the server closed the TCP connection without an answer"
+
+    run(main())
+
+
+def test_in_flight_limit_paces_questions_without_deadlock() -> None:
+    async def main() -> None:
+        server = await DnsServer(_lab_handler).start()
+        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2, max_in_flight=1)
+        try:
+            got = await asyncio.wait_for(
+                asyncio.gather(*(lookup_host(resolver, "native.lab.test") for _ in range(20))), 5
+            )
+        finally:
+            await resolver.aclose()
+            await server.stop()
+        assert all(g.aaaa.records == ("2001:db8:2::80",) for g in got)
+        assert all(g.a is not None and g.a.records == ("192.0.2.80",) for g in got)
+
+    run(main())
+
+
+def test_a_rate_limited_server_gets_its_questions_paced() -> None:
+    async def main() -> tuple[float, list]:
+        server = await DnsServer(_lab_handler).start()
+        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2, max_qps={"::1": 40})
+        start = time.monotonic()
+        try:
+            got = await resolver.query_batch(["native.lab.test"] * 10, ("AAAA", "A"))
+        finally:
+            await resolver.aclose()
+            await server.stop()
+        return time.monotonic() - start, got
+
+    elapsed, got = run(main())
+    assert all(a.records == ("2001:db8:2::80",) and b.records == ("192.0.2.80",) for a, b in got)
+    assert 0.35 < elapsed < 1.5  # 20 questions at 40 per second, not all at once
+    # time spent waiting in the queue is not counted as DNS time
+    assert max(a.rtt_ms for pair in got for a in pair) < 300
+
+
+def test_vpc_resolver_is_paced_below_its_packet_limit() -> None:
+    from auditor.config import Config
+    from auditor.net.service import NetService
+
+    service = NetService(Config(nameservers=("fd00:ec2::253", "2001:db8::53")))
+    resolver = service.resolver
+    assert isinstance(resolver, DnsPythonResolver)
+    assert resolver._max_qps == {"fd00:ec2::253": 1000.0}
