@@ -89,6 +89,7 @@ class Config:
     imds: str | bool = "auto"
     discover: bool = True
     discover_paths: tuple[str, ...] = ()
+    ca_bundle: str | None = None  # extra CAs to trust for TLS probes (a private PKI)
     aws: AwsConfig = field(default_factory=AwsConfig)
     source: str | None = None
 
@@ -249,6 +250,7 @@ _TOP_KEYS = {
     "imds",
     "discover",
     "discover_paths",
+    "tls",
     "aws",
 }
 
@@ -291,18 +293,29 @@ def parse_config(doc: LocatedYaml) -> Config:
         lambda x, k: _dependency(v, x, k, "log_shipper", seen),
     )
     if "imds" in top:
-        if (
-            top["imds"] not in IMDS_MODES
-            or (isinstance(top["imds"], int)
-            and not isinstance(top["imds"], bool))
+        if top["imds"] not in IMDS_MODES or (
+            isinstance(top["imds"], int) and not isinstance(top["imds"], bool)
         ):
             raise v.fail(("imds",), f"must be auto, true or false, not {top['imds']!r}")
         cfg["imds"] = top["imds"]
     if "discover" in top:
         cfg["discover"] = v.boolean(top["discover"], ("discover",))
     cfg["discover_paths"] = v.seq(top.get("discover_paths"), ("discover_paths",), v.string)
+    tls = v.mapping(top.get("tls"), ("tls",), {"ca_bundle"})
+    if tls.get("ca_bundle") is not None:
+        cfg["ca_bundle"] = _readable_file(v, tls["ca_bundle"], ("tls", "ca_bundle"))
     cfg["aws"] = _aws(v, top.get("aws"))
     return Config(**cfg)
+
+
+def _readable_file(v: _Validator, value: Any, key: PathKey) -> str:
+    text = v.string(value, key)
+    path = Path(text)
+    if not path.is_absolute() and v.doc.path:
+        path = Path(v.doc.path).parent / path
+    if not path.is_file():
+        raise v.fail(key, f"{text!r} is not a readable file")
+    return str(path)
 
 
 def _unique(v: _Validator, items: tuple, key: PathKey) -> tuple:

@@ -116,7 +116,11 @@ def blocker_order(finding: Finding, checks: Mapping[str, CheckMeta]) -> tuple:
 
 
 def compute_stage(findings: list[Finding], checks: Mapping[str, CheckMeta]) -> dict:
-    """The highest stage proven (verdicts at it, no unsuppressed blocker at it or below)."""
+    """The highest stage proven (verdicts at it, no unsuppressed blocker at it or below).
+
+    A verdict tests the stage its check gates as well as its own: a dependency reachable only
+    through NAT64 (a warn at stage 4) is proof for stage 3, whose check it comes from.
+    """
     blocked: set[int] = set()
     evaluated: set[int] = set()
     for f in findings:
@@ -124,6 +128,9 @@ def compute_stage(findings: list[Finding], checks: Mapping[str, CheckMeta]) -> d
             continue
         if f.status in (Status.PASS, Status.FAIL, Status.WARN):
             evaluated.add(f.stage)
+            meta = checks.get(f.check_id)
+            if meta is not None and meta.stage is not None:
+                evaluated.add(meta.stage)
         if f.is_blocking and not f.suppressed:
             blocked.add(f.stage)
     current = 0

@@ -143,6 +143,15 @@ def test_missing_file(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.yaml")
 
 
+def test_ca_bundle_is_resolved_beside_the_config(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    cfg = load_config(write(tmp_path, "tls:\n  ca_bundle: ca.pem\n"))
+    assert cfg.ca_bundle == str(tmp_path / "ca.pem")
+    with pytest.raises(ConfigError, match="not a readable file") as info:
+        load_config(write(tmp_path, "tls:\n  ca_bundle: missing.pem\n"))
+    assert info.value.line == 2 and info.value.key == "tls.ca_bundle"
+
+
 def test_effective_config_hides_credentials(tmp_path: Path) -> None:
     cfg = load_config(
         write(

@@ -151,6 +151,16 @@ def test_nat64_dependencies_block_stage_4_only() -> None:
     assert stage["blockers"] == [findings[3].fingerprint]
 
 
+def test_nat64_only_dependencies_still_prove_stage_3() -> None:
+    findings = [
+        f("a.a", "pass", "1"),
+        f("a.b", "pass", "2"),
+        f("d.d", "warn", "apt", stage=4, cls="nat64", blocking=True),
+    ]
+    stage = compute_stage(findings, CHECKS)
+    assert (stage["current"], stage["next"]) == (3, 4) and stage["untested"] == []
+
+
 def test_an_untested_stage_is_not_reached() -> None:
     stage = compute_stage([f("a.a", "pass", "1")], CHECKS)
     assert stage["current"] == 1 and stage["untested"] == [2, 3, 4] and stage["blockers"] == []

@@ -89,10 +89,9 @@ class Attempt:
 
 
 def make_ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
-    """Verification on, hostnames checked. CA: `ca_bundle` if given, else the system store
-    (which honours SSL_CERT_FILE/SSL_CERT_DIR), else certifi's bundle when the system has none."""
-    if ca_bundle:
-        return ssl.create_default_context(cafile=ca_bundle)
+    """Verification on, hostnames checked. CAs: the system store (which honours
+    SSL_CERT_FILE/SSL_CERT_DIR), else certifi's bundle when the system has none, plus
+    `ca_bundle` (`tls.ca_bundle`: a private PKI's CAs) when given."""
     ctx = ssl.create_default_context()
     if (
         not ctx.cert_store_stats().get("x509_ca")
@@ -102,6 +101,8 @@ def make_ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
         import certifi
 
         ctx.load_verify_locations(cafile=certifi.where())
+    if ca_bundle:
+        ctx.load_verify_locations(cafile=ca_bundle)
     return ctx
 
 

@@ -184,7 +184,7 @@ class NetService:
     @property
     def prober(self) -> Prober:
         if self._prober is None:
-            ca_bundle = getattr(self.config, "ca_bundle", None)
+            ca_bundle = self.config.ca_bundle
             self._prober = Prober(
                 timeout=self.config.timeout,
                 connector=self.connector,

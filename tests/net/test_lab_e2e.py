@@ -27,11 +27,11 @@ def scan(
     lab: Lab, ns: str, config: dict[str, Any], tmp_path: Path, only: str, ca: Path
 ) -> tuple[int, dict[str, Any], float]:
     cfg = tmp_path / "v6audit.yaml"
-    cfg.write_text(yaml.safe_dump(config))
+    cfg.write_text(yaml.safe_dump({**config, "tls": {"ca_bundle": str(ca)}}))
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "auditor", "scan", "-c", str(cfg), "-o", str(out), "--only", only]
     start = time.monotonic()
-    got = lab.run(ns, argv, env={"SSL_CERT_FILE": str(ca)}, timeout=180)
+    got = lab.run(ns, argv, timeout=180)  # the lab CA comes from tls.ca_bundle
     elapsed = time.monotonic() - start
     report = out / "report.json"
     assert report.exists(), f"exit {got.returncode}\n{got.stderr}\n{got.stdout}"
