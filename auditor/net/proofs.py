@@ -13,23 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-HTTP_KINDS = frozenset(
-    {
-        "pypi",
-        "npm",
-        "apt",
-        "yum",
-        "oci-registry",
-        "git",
-        "goproxy",
-        "maven",
-        "https",
-        "http",
-        "https-intake",
-    }
-)
+from auditor.config import ADDRESS_KINDS, URL_KINDS
+
+# The kinds are the config's: one list for validation and for the proofs.
+HTTP_KINDS = URL_KINDS
 TCP_KINDS = frozenset({"syslog-tcp", "tcp"})
-TLS_KINDS = frozenset({"syslog-tls"})
+TLS_KINDS = ADDRESS_KINDS - TCP_KINDS
 ALL_KINDS = HTTP_KINDS | TCP_KINDS | TLS_KINDS
 
 # Kinds whose proof reads the body: a redirect on the same origin is followed to find it.
