@@ -25,6 +25,7 @@ import boto3
 import botocore.session
 import jmespath
 from botocore.config import Config as BotoConfig
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -255,13 +256,35 @@ class Inventory:
             **extra,
         )
 
-    def _new_session(self, **kwargs: Any) -> boto3.Session:
-        core = botocore.session.Session(profile=kwargs.pop("profile", None))
+    def _new_session(
+        self, *, profile: str | None = None, credentials: RefreshableCredentials | None = None
+    ) -> boto3.Session:
+        core = botocore.session.Session(profile=profile)
         core.set_config_variable("sts_regional_endpoints", "regional")
-        session = boto3.Session(botocore_session=core, **kwargs)
+        if credentials is not None:
+            core._credentials = credentials  # botocore's way to give a session refreshable creds
+        session = boto3.Session(botocore_session=core)
         if self._on_session is not None:
             self._on_session(session)
         return session
+
+    def _assumed_session(self, sts: BaseClient, params: dict[str, Any]) -> boto3.Session:
+        """A session on the role's credentials, assumed again before they expire (a scan of a
+        large organisation can outlast the default hour)."""
+
+        def fetch() -> dict[str, Any]:
+            creds = sts.assume_role(**params)["Credentials"]
+            return {
+                "access_key": creds["AccessKeyId"],
+                "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"],
+                "expiry_time": creds["Expiration"].isoformat(),
+            }
+
+        credentials = RefreshableCredentials.create_from_metadata(
+            fetch(), refresh_using=fetch, method="assume-role"
+        )
+        return self._new_session(credentials=credentials)
 
     def _sts(self, session: boto3.Session, region: str) -> BaseClient:
         return session.client(
@@ -336,7 +359,7 @@ class Inventory:
             if acc.external_id:
                 params["ExternalId"] = acc.external_id
             try:
-                creds = sts.assume_role(**params)["Credentials"]
+                session = self._assumed_session(sts, params)
             except (ClientError, BotoCoreError) as exc:
                 scope = Scope(account_id, GLOBAL, setup.label)
                 error = classify(exc, "sts:AssumeRole", scope)
@@ -351,11 +374,6 @@ class Inventory:
                 setup.error = error
                 accounts.append((setup, None))
                 continue
-            session = self._new_session(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-            )
             accounts.append((setup, session))
         for setup, session in accounts:
             if session is None:

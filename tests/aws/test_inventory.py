@@ -235,3 +235,15 @@ def test_no_client_is_created_in_worker_threads(lab, monkeypatch):
     monkeypatch.setattr(boto3.Session, "client", spy)
     lab.scan(AWS_CHECKS, regions=("us-east-1", "eu-west-1", "ap-southeast-2"))
     assert len(made_on) == 1, made_on
+
+
+def test_assumed_role_credentials_are_renewed_before_they_expire(lab):
+    scan = lab.scan(["aws.vpc.ipv6_cidr"], accounts=("arn:aws:iam::333333333333:role/v6audit",))
+    assert Counter(scan.recorder.calls)["sts:AssumeRole"] == 1
+    [setup] = scan.state.services["aws"]._accounts
+    credentials = setup.clients["us-east-1"]["ec2"]._request_signer._credentials
+    assert credentials.method == "assume-role"
+    first = credentials.get_frozen_credentials()
+    credentials._expiry_time = credentials._expiry_time.replace(year=2000)  # as after an hour
+    renewed = credentials.get_frozen_credentials()
+    assert renewed.access_key != first.access_key
