@@ -8,6 +8,7 @@ import json
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
 from auditor import __version__
 from auditor.errors import (
@@ -266,14 +267,15 @@ def _print_summary(result: dict, written: list[str], reasons: list[str]) -> None
     def fmt(v: float | None) -> str:
         return "n/a" if v is None else f"{v:g}"
 
+    if stage["next"] is None:
+        ahead = ""
+    elif stage["next"] in stage.get("untested", ()):
+        ahead = f"; stage {stage['next']} not tested (no check in this run gives it a verdict)"
+    else:
+        ahead = f", {len(stage['blockers'])} blocker(s) to stage {stage['next']}"
     print(
         f"v6audit: {result['workload']}: dual_stack {fmt(scores['dual_stack'])}, "
-        f"ipv6_only {fmt(scores['ipv6_only'])}; stage {stage['current']} ({stage['name']})"
-        + (
-            f", {len(stage['blockers'])} blocker(s) to stage {stage['next']}"
-            if stage["next"] is not None
-            else ""
-        ),
+        f"ipv6_only {fmt(scores['ipv6_only'])}; stage {stage['current']} ({stage['name']})" + ahead,
         file=err,
     )
     print("v6audit: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n), file=err)
@@ -394,7 +396,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from auditor.progress import make_progress
     from reports import parse_formats
 
-    return run_demo(parse_formats(args.format), args.output, make_progress(args.quiet))
+    outcome, written = run_demo(parse_formats(args.format), args.output, make_progress(args.quiet))
+    _print_summary(outcome.result, written, [])
+    if args.output != "-":
+        print(f"v6audit: open {Path(args.output) / 'report.html'} in a browser", file=sys.stderr)
+    return EXIT_INCOMPLETE if outcome.incomplete else EXIT_OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:

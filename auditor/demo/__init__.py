@@ -16,7 +16,7 @@ from pathlib import Path
 
 from auditor.config import load_config
 from auditor.context import Limits, RunState
-from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, AuditorError
+from auditor.errors import AuditorError
 from auditor.progress import Progress
 from auditor.scan import ScanOutcome, ScanRequest, run_scan, write_outputs
 from reports import Format
@@ -49,7 +49,10 @@ async def _run(progress: Progress) -> ScanOutcome:
         await network.aclose()
 
 
-def run_demo(formats: Sequence[Format], outdir: str, progress: Progress) -> int:
+def run_demo(
+    formats: Sequence[Format], outdir: str, progress: Progress
+) -> tuple[ScanOutcome, list[str]]:
+    """Build the estate, scan it, write the reports; returns the outcome and what was written."""
     try:
         from moto import mock_aws
     except ImportError:
@@ -71,17 +74,5 @@ def run_demo(formats: Sequence[Format], outdir: str, progress: Progress) -> int:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    result = outcome.result
-    result["demo"] = True
-    written = write_outputs(result, formats, outdir)
-    scores, stage = result["scores"], result["stage"]
-    print(
-        f"v6audit demo: ipv6_only {scores['ipv6_only']}, dual_stack {scores['dual_stack']}; "
-        f"stage {stage['current']} ({stage['name']}), {len(stage['blockers'])} blocker(s) "
-        f"to stage {stage['next']}",
-        file=sys.stderr,
-    )
-    print("v6audit demo: wrote " + ", ".join(written), file=sys.stderr)
-    if outdir != "-":
-        print(f"v6audit demo: open {Path(outdir) / 'report.html'} in a browser", file=sys.stderr)
-    return EXIT_INCOMPLETE if outcome.incomplete else EXIT_OK
+    outcome.result["demo"] = True
+    return outcome, write_outputs(outcome.result, formats, outdir)
