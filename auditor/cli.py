@@ -219,7 +219,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from auditor.gates import evaluate_gates, parse_fail_on, parse_fail_under
     from auditor.history import attach_trend, default_db_path, record_run_safely
     from auditor.progress import make_progress
-    from auditor.scan import ScanRequest, scan, write_outputs
+    from auditor.scan import ScanRequest, prepare_output, scan, write_outputs
     from auditor.suppressions import load_baseline, load_suppressions
     from reports import parse_formats
 
@@ -241,6 +241,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     )
     rules = load_suppressions(args.suppressions) if args.suppressions else []
     baseline = load_baseline(args.baseline) if args.baseline else None
+    prepare_output(args.output)
 
     outcome = scan(
         ScanRequest(config=config, only=args.only or (), skip=args.skip or (), suppressions=rules),
@@ -394,8 +395,10 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from auditor.demo import run_demo
     from auditor.progress import make_progress
+    from auditor.scan import prepare_output
     from reports import parse_formats
 
+    prepare_output(args.output)
     outcome, written = run_demo(parse_formats(args.format), args.output, make_progress(args.quiet))
     _print_summary(outcome.result, written, [])
     if args.output != "-":
@@ -406,7 +409,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from auditor.history import default_db_path, format_runs, list_runs
 
-    runs = list_runs(args.db or default_db_path(), args.workload)
+    db = args.db or default_db_path()
+    runs = list_runs(db, args.workload)
+    if not runs and not args.json:
+        print(f"v6audit: no runs recorded in {db}", file=sys.stderr)
+        return EXIT_OK
     _emit(json.dumps(runs, indent=2) + "\n" if args.json else format_runs(runs))
     return EXIT_OK
 

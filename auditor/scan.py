@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from auditor.config import Config, Dependency
 from auditor.context import Limits, RunState
+from auditor.errors import EXIT_INCOMPLETE, AuditorError
 from auditor.progress import Progress
 from auditor.registry import Registry, load_checks
 from auditor.result import atomic_write, build_result
@@ -104,6 +106,23 @@ def scan(request: ScanRequest, progress: Progress) -> ScanOutcome:
     return asyncio.run(run_scan(request, progress))
 
 
+class OutputError(AuditorError):
+    """A report cannot be written where it was asked for."""
+
+
+def prepare_output(outdir: str) -> None:
+    """Make sure the output folder can be written before anything is probed."""
+    if outdir == "-":
+        return
+    folder = Path(outdir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write reports to {outdir}: {exc.strerror or exc}") from None
+
+
 def write_outputs(result: dict, formats: Sequence[Format], outdir: str) -> list[str]:
     """Render every format; `-` as the folder writes the single format to stdout."""
     if outdir == "-":
@@ -114,6 +133,11 @@ def write_outputs(result: dict, formats: Sequence[Format], outdir: str) -> list[
     written = []
     for fmt in formats:
         path = Path(outdir) / fmt.filename
-        atomic_write(path, fmt.render(result))
+        try:
+            atomic_write(path, fmt.render(result))
+        except OSError as exc:
+            error = OutputError(f"cannot write {path}: {exc.strerror or exc}")
+            error.exit_code = EXIT_INCOMPLETE
+            raise error from None
         written.append(str(path))
     return written

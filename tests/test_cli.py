@@ -233,3 +233,12 @@ def test_merge_recomputes_from_the_union_of_findings(cli, plugin_env, tmp_path) 
     assert merged["workload"] == "org"
     assert sorted(f["check_id"] for f in merged["findings"]) == ["example.hello", "net.preflight"]
     assert merged["scores"]["ipv6_only"] == 100.0
+
+
+def test_unwritable_output_folder_is_a_usage_error_before_any_probe(cli, plugin_env, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = cli("scan", "--only", "example.*", "-o", str(blocker / "out"), env=plugin_env)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"v6audit: error: cannot write reports to {blocker / 'out'}")
+    assert "running" not in proc.stderr  # nothing ran
