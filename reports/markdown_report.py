@@ -61,6 +61,8 @@ def _finding_line(f: FindingView) -> str:
 
 def render_view(view: View) -> str:
     out = [f"# IPv6 readiness: {md(view.workload)}", ""]
+    if view.sample:
+        out += ["> Sample data from `v6audit demo`: a bundled estate, nothing in it is real.", ""]
     stage = f"**Stage {view.stage} of 4: {view.stage_name}**"
     if view.next_stage is not None:
         stage += (

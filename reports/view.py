@@ -187,6 +187,7 @@ class Delta:
 @dataclass(slots=True)
 class View:
     workload: str
+    sample: bool  # the result of `v6audit demo`: every figure is sample data
     tool: str
     tool_version: str
     schema_version: str
@@ -465,6 +466,7 @@ def build_view(result: dict[str, Any]) -> View:
     monthly = float(cost.get("monthly_usd") or 0)
     return View(
         workload=result["workload"],
+        sample=bool(result.get("demo")),
         tool=(result.get("tool") or {}).get("name", "v6audit"),
         tool_version=(result.get("tool") or {}).get("version", ""),
         schema_version=result.get("schema_version", ""),
