@@ -4,7 +4,7 @@ sets and S3 bucket policies."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from auditor.aws.errors import AwsError
@@ -21,7 +21,7 @@ from auditor.aws.helpers import (
 from auditor.aws.inventory import GLOBAL, Inventory, Scope
 from auditor.aws.parity import ANY_V4, ANY_V6, acl_parity, sg_parity
 from auditor.context import CheckContext
-from auditor.model import Finding, failed, passed, warned
+from auditor.model import Finding, Resource, failed, passed, warned
 from auditor.registry import check
 
 FAMILY = "filtering"
@@ -36,6 +36,39 @@ REF_S3 = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/ipv6-access.html
 def _more(items: list, shown: int = 1) -> str:
     extra = len(items) - shown
     return f" (and {extra} more)" if extra > 0 else ""
+
+
+def _parity_verdict(
+    subject: str,
+    res: Resource,
+    evidence: dict[str, Any],
+    *,
+    gaps: list,
+    describe_gap: Callable[[str, Any], str],
+    needs_mapping: list,
+    ok_text: str,
+) -> Finding:
+    """Shared by SG and NACL parity: a gap fails, an IPv4 range needing a human mapping warns
+    (the first one is named, the rest counted), else the resource passes."""
+    if gaps:
+        return failed(describe_gap(subject, gaps[0]) + _more(gaps), resource=res, evidence=evidence)
+    if needs_mapping:
+        gap = needs_mapping[0]
+        return warned(
+            f"{subject}: {gap.direction} {gap.rule} has no IPv6 counterpart; add "
+            f"{gap.expected}{_more(needs_mapping)}",
+            resource=res,
+            evidence=evidence,
+        )
+    return passed(f"{subject} {ok_text}", resource=res, evidence=evidence)
+
+
+def _sg_gap(subject: str, gap: Any) -> str:
+    return f"{subject}: {gap.direction} {gap.rule} has no {ANY_V6} counterpart; add {gap.expected}"
+
+
+def _nacl_gap(subject: str, gap: Any) -> str:
+    return f"{subject} ({gap.direction}): {gap.problem}; add {gap.expected}"
 
 
 # --- security groups ---------------------------------------------------------------------------
@@ -94,28 +127,15 @@ async def sg_parity_check(ctx: CheckContext) -> AsyncIterator[Finding]:
                 evidence["mapped_to_specific_ipv6"] = result.assumed_mapped[:EVIDENCE_LIMIT]
             if result.no_equivalent:
                 evidence["no_icmpv6_equivalent"] = result.no_equivalent[:EVIDENCE_LIMIT]
-            if result.missing:
-                gap = result.missing[0]
-                yield failed(
-                    f"Security group {gid} ({name}): {gap.direction} {gap.rule} has no "
-                    f"{ANY_V6} counterpart; add {gap.expected}{_more(result.missing)}",
-                    resource=res,
-                    evidence=evidence,
-                )
-            elif result.needs_mapping:
-                gap = result.needs_mapping[0]
-                yield warned(
-                    f"Security group {gid} ({name}): {gap.direction} {gap.rule} has no IPv6 "
-                    f"counterpart; add {gap.expected}{_more(result.needs_mapping)}",
-                    resource=res,
-                    evidence=evidence,
-                )
-            else:
-                yield passed(
-                    f"Security group {gid} ({name}): every IPv4 rule has an IPv6 counterpart",
-                    resource=res,
-                    evidence=evidence,
-                )
+            yield _parity_verdict(
+                f"Security group {gid} ({name})",
+                res,
+                evidence,
+                gaps=result.missing,
+                describe_gap=_sg_gap,
+                needs_mapping=result.needs_mapping,
+                ok_text="has an IPv6 counterpart for every IPv4 rule",
+            )
 
     async for finding in per_region(ctx, body):
         yield finding
@@ -165,28 +185,15 @@ async def nacl_parity_check(ctx: CheckContext) -> AsyncIterator[Finding]:
             }
             if result.assumed_mapped:
                 evidence["mapped_to_specific_ipv6"] = result.assumed_mapped[:EVIDENCE_LIMIT]
-            if result.gaps:
-                gap = result.gaps[0]
-                yield failed(
-                    f"Network ACL {aid} ({gap.direction}): {gap.problem}; add {gap.expected}"
-                    f"{_more(result.gaps)}",
-                    resource=res,
-                    evidence=evidence,
-                )
-            elif result.needs_mapping:
-                gap = result.needs_mapping[0]
-                yield warned(
-                    f"Network ACL {aid} ({gap.direction}): entry {gap.rule} has no IPv6 "
-                    f"counterpart; add {gap.expected}{_more(result.needs_mapping)}",
-                    resource=res,
-                    evidence=evidence,
-                )
-            else:
-                yield passed(
-                    f"Network ACL {aid} decides IPv6 like IPv4 for every protocol and port",
-                    resource=res,
-                    evidence=evidence,
-                )
+            yield _parity_verdict(
+                f"Network ACL {aid}",
+                res,
+                evidence,
+                gaps=result.gaps,
+                describe_gap=_nacl_gap,
+                needs_mapping=result.needs_mapping,
+                ok_text="decides IPv6 like IPv4 for every protocol and port",
+            )
 
     async for finding in per_region(ctx, body):
         yield finding
