@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import dns.flags
 import dns.message
@@ -153,16 +155,23 @@ def run(coro):
     return asyncio.run(coro)
 
 
+@asynccontextmanager
+async def resolver_for(handler, **kw) -> AsyncIterator[DnsPythonResolver]:
+    """A resolver asking a local DNS server that answers with `handler`; both closed after."""
+    server = await DnsServer(handler).start()
+    resolver = DnsPythonResolver(["::1"], port=server.port, **kw)
+    try:
+        yield resolver
+    finally:
+        await resolver.aclose()
+        await server.stop()
+
+
 def test_resolver_asks_over_ipv6_and_returns_records() -> None:
     async def main() -> None:
-        server = await DnsServer(_lab_handler).start()
-        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2)
-        try:
+        async with resolver_for(_lab_handler, timeout=2) as resolver:
             lookup = await lookup_host(resolver, "Native.Lab.Test.")
             missing = await resolver.query("missing.lab.test", "AAAA")
-        finally:
-            await resolver.aclose()
-            await server.stop()
         assert lookup.name == "native.lab.test"
         assert lookup.aaaa.records == ("2001:db8:2::80",)
         assert lookup.a is not None and lookup.a.records == ("192.0.2.80",)
@@ -179,8 +188,10 @@ def test_resolver_asks_over_ipv6_and_returns_records() -> None:
 
 def test_truncated_answer_is_asked_again_over_tcp() -> None:
     many = [f"big.lab.test. 60 IN AAAA 2001:db8::{i:x}" for i in range(1, 120)]
+    transports: list[str] = []
 
     def handler(query: dns.message.Message, transport: str) -> bytes | dns.message.Message:
+        transports.append(transport)
         full = answer(query, *many)
         if transport == "udp":
             cut = answer(query)
@@ -189,16 +200,11 @@ def test_truncated_answer_is_asked_again_over_tcp() -> None:
         return full
 
     async def main() -> None:
-        server = await DnsServer(handler).start()
-        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2)
-        try:
+        async with resolver_for(handler, timeout=2) as resolver:
             got = await resolver.query("big.lab.test", "AAAA")
-        finally:
-            await resolver.aclose()
-            await server.stop()
         assert got.transport == "tcp"
         assert len(got.records) == 119 and "2001:db8::77" in got.records
-        assert [t for t, _, _ in server.queries] == ["udp", "tcp"]
+        assert transports == ["udp", "tcp"]
         assert resolver.stats.tcp == 1
 
     run(main())
@@ -241,14 +247,9 @@ def test_servfail_moves_to_the_next_server_and_is_reported_when_all_fail() -> No
 
 def test_a_silent_server_costs_the_timeout_and_no_more() -> None:
     async def main() -> None:
-        server = await DnsServer(lambda q, t: None).start()
-        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=0.6)
-        start = time.monotonic()
-        try:
+        async with resolver_for(lambda q, t: None, timeout=0.6) as resolver:
+            start = time.monotonic()
             got = await asyncio.gather(*(resolver.query(f"n{i}.test", "AAAA") for i in range(50)))
-        finally:
-            await resolver.aclose()
-            await server.stop()
         elapsed = time.monotonic() - start
         assert all(g.rcode is None and g.error.startswith("timeout") for g in got)
         assert 0.55 <= elapsed < 1.5
@@ -268,13 +269,8 @@ def test_a_lost_datagram_is_retransmitted() -> None:
         return _lab_handler(query, transport)
 
     async def main() -> None:
-        server = await DnsServer(drop_first).start()
-        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=1.0)
-        try:
+        async with resolver_for(drop_first, timeout=1.0) as resolver:
             got = await resolver.query("native.lab.test", "AAAA")
-        finally:
-            await resolver.aclose()
-            await server.stop()
         assert got.records == ("2001:db8:2::80",)
         assert resolver.stats.retransmits == 1
         assert 400 <= got.rtt_ms < 900
@@ -289,13 +285,8 @@ def test_an_answer_to_another_question_is_ignored() -> None:
         return answer(other, "evil.test. 60 IN AAAA 2001:db8::bad").to_wire()
 
     async def main() -> None:
-        server = await DnsServer(spoof).start()
-        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=0.4)
-        try:
+        async with resolver_for(spoof, timeout=0.4) as resolver:
             got = await resolver.query("native.lab.test", "AAAA")
-        finally:
-            await resolver.aclose()
-            await server.stop()
         assert got.rcode is None and "timeout" in (got.error or "")
 
     run(main())
@@ -328,13 +319,8 @@ def test_an_unfinished_cname_chain_is_followed_up() -> None:
         return answer(query)
 
     async def main() -> None:
-        server = await DnsServer(handler).start()
-        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2)
-        try:
+        async with resolver_for(handler, timeout=2) as resolver:
             got = await resolver.query("partial.lab.test", "AAAA")
-        finally:
-            await resolver.aclose()
-            await server.stop()
         assert got.name == "partial.lab.test"
         assert got.cname_chain == ("far.other.test",)
         assert got.records == ("2001:db8::f",)
@@ -424,13 +410,8 @@ def test_tcp_retry_that_gets_no_answer_is_a_network_error() -> None:
         return cut
 
     async def main() -> None:
-        server = await DnsServer(handler).start()
-        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2)
-        try:
+        async with resolver_for(handler, timeout=2) as resolver:
             got = await resolver.query("big.lab.test", "AAAA")
-        finally:
-            await resolver.aclose()
-            await server.stop()
         assert got.rcode is None and got.transport == "tcp"
         assert got.error == "network: the server closed the TCP connection without an answer"
 
@@ -439,15 +420,10 @@ def test_tcp_retry_that_gets_no_answer_is_a_network_error() -> None:
 
 def test_in_flight_limit_paces_questions_without_deadlock() -> None:
     async def main() -> None:
-        server = await DnsServer(_lab_handler).start()
-        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2, max_in_flight=1)
-        try:
+        async with resolver_for(_lab_handler, timeout=2, max_in_flight=1) as resolver:
             got = await asyncio.wait_for(
                 asyncio.gather(*(lookup_host(resolver, "native.lab.test") for _ in range(20))), 5
             )
-        finally:
-            await resolver.aclose()
-            await server.stop()
         assert all(g.aaaa.records == ("2001:db8:2::80",) for g in got)
         assert all(g.a is not None and g.a.records == ("192.0.2.80",) for g in got)
 
@@ -456,14 +432,9 @@ def test_in_flight_limit_paces_questions_without_deadlock() -> None:
 
 def test_a_rate_limited_server_gets_its_questions_paced() -> None:
     async def main() -> tuple[float, list]:
-        server = await DnsServer(_lab_handler).start()
-        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2, max_qps={"::1": 40})
-        start = time.monotonic()
-        try:
+        async with resolver_for(_lab_handler, timeout=2, max_qps={"::1": 40}) as resolver:
+            start = time.monotonic()
             got = await resolver.query_batch(["native.lab.test"] * 10, ("AAAA", "A"))
-        finally:
-            await resolver.aclose()
-            await server.stop()
         return time.monotonic() - start, got
 
     elapsed, got = run(main())
