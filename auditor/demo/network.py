@@ -203,10 +203,11 @@ class DemoNetwork:
 
     async def start(self) -> NetService:
         zone_path = Path(str(files("auditor.demo").joinpath("demo.example.zone")))
+        endpoint_zones = self.endpoint_zones()
         resolver = ZoneResolver(
             [
                 dns.zone.from_file(str(zone_path), origin="demo.example.", relativize=False),
-                *self.endpoint_zones(),
+                *endpoint_zones,
             ],
             dns64_prefix=DNS64_PREFIX,
             nameservers=(RESOLVER,),
@@ -217,7 +218,7 @@ class DemoNetwork:
             "api.payments.demo.example",
             "registry.demo.example",
             "apt.mirror.demo.example",
-            *(z.origin.to_text().rstrip(".") for z in self.endpoint_zones()),
+            *(z.origin.to_text().rstrip(".") for z in endpoint_zones),
         ]
         ca, cert, key = _pki(tls_names, self.workdir)
         server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
