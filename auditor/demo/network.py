@@ -25,9 +25,9 @@ import dns.zone
 from aiohttp import web
 
 from auditor.config import Config
+from auditor.demo.zone import ZoneResolver
 from auditor.net.aws import dualstack_endpoint
 from auditor.net.connect import MappedConnector
-from auditor.net.dns import ZoneResolver
 from auditor.net.nat64 import embed
 from auditor.net.routes import RouteResult
 from auditor.net.service import NetService

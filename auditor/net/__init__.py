@@ -1,7 +1,8 @@
 """Probes over IPv6 only, shared by every network check.
 
 - `connect`: where sockets go (AF_INET6 only; an address-mapping hook for the offline demo).
-- `dns`: the resolver interface, the IPv6 stub resolver and the zone-file resolver.
+- `dns`: the resolver interface and the IPv6 stub resolver (policy: failover, CNAME chains,
+  batches); `dnsmux` its UDP multiplexer, `dnswire` its wire codec.
 - `nat64`: RFC 6052 embedding, RFC 7050 prefix discovery.
 - `probe`: TCP, TLS and HTTP probes of one address, with phase timings.
 - `proofs`: what proves each dependency kind reachable (pure).

@@ -3,7 +3,7 @@
 It holds the resolver, the prober (one httpx client), the connector and, once discovered,
 the NAT64 prefix. Host lookups are made once per run and shared by every check.
 
-The offline demo builds one with a :class:`~auditor.net.dns.ZoneResolver`, a
+The offline demo builds one with a :class:`~auditor.demo.zone.ZoneResolver`, a
 :class:`~auditor.net.connect.MappedConnector` and stand-in route checks, and presets it in
 the run state under :data:`NET_SERVICE`.
 """

@@ -14,9 +14,9 @@ import pytest
 import respx
 
 from auditor.config import AwsConfig, Config, Dependency
+from auditor.demo.zone import ZoneResolver
 from auditor.model import Severity, Status
 from auditor.net.connect import MappedConnector
-from auditor.net.dns import ZoneResolver
 from auditor.net.routes import RouteResult
 
 from .helpers import StubResolver, by_check, offline_service, run_net

@@ -17,14 +17,13 @@ import dns.rrset
 import dns.zone
 import pytest
 
-from auditor.net.dns import (
-    DnsPythonResolver,
+from auditor.demo.zone import ZoneResolver
+from auditor.net.dns import DnsPythonResolver, lookup_host
+from auditor.net.dnswire import (
     MalformedResponse,
-    ZoneResolver,
     decode,
     decode_fast,
     encode_query,
-    lookup_host,
     parse_message,
     qname_wire,
 )
@@ -451,4 +450,4 @@ def test_vpc_resolver_is_paced_below_its_packet_limit() -> None:
     service = NetService(Config(nameservers=("fd00:ec2::253", "2001:db8::53")))
     resolver = service.resolver
     assert isinstance(resolver, DnsPythonResolver)
-    assert resolver._max_qps == {"fd00:ec2::253": 1000.0}
+    assert resolver.mux.max_qps == {"fd00:ec2::253": 1000.0}

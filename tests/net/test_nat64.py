@@ -8,7 +8,7 @@ import ipaddress
 import dns.zone
 import pytest
 
-from auditor.net.dns import ZoneResolver
+from auditor.demo.zone import ZoneResolver
 from auditor.net.nat64 import (
     discover,
     embed,

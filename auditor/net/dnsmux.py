@@ -1,0 +1,426 @@
+"""The UDP multiplexer: many DNS questions over a few IPv6 sockets per server.
+
+Transport only, as dnspython's `asyncquery` is; what to ask whom and what an answer means is
+the resolver's (`auditor.net.dns`). Questions are told apart by message id and echoed
+question on connected, non-blocking sockets (a few channels per server, drained on each
+wake-up). At most a window of questions is in flight per server, the rest wait in its queue,
+and servers with a known packet limit are paced by a token bucket. A question's budget runs
+from its first transmission; a lost datagram is sent again after 4 x the smoothed round-trip
+time (0.2 to 1 s), and one sweep timer retransmits and expires for every socket. An answer
+with the truncation bit is asked again over TCP by dnspython.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import dns.asyncquery
+import dns.flags
+import dns.message
+
+from auditor.net.connect import Connector, ipv6_literal
+from auditor.net.dnswire import EDNS_PAYLOAD, encode_query, qname_wire, question_tail
+
+CHANNELS_PER_SERVER = 4
+MAX_IN_FLIGHT = 128  # questions in flight to one server; more wait their turn in a queue
+MIN_RETRY = 0.2  # seconds: a lost datagram is sent again after 4 x the smoothed RTT, at least
+
+
+@dataclass
+class DnsStats:
+    """Counters of one resolver, for evidence and the benchmark's DNS phase."""
+
+    queries: int = 0
+    answers: int = 0
+    timeouts: int = 0
+    retransmits: int = 0
+    tcp: int = 0
+    first_sent: float | None = None
+    last_answered: float | None = None
+
+    def sent(self) -> None:
+        self.queries += 1
+        if self.first_sent is None:
+            self.first_sent = time.perf_counter()
+
+    def answered(self) -> None:
+        self.answers += 1
+        self.last_answered = time.perf_counter()
+
+    def as_dict(self) -> dict[str, Any]:
+        span = (
+            self.last_answered - self.first_sent
+            if self.first_sent is not None and self.last_answered is not None
+            else None
+        )
+        return {
+            "queries": self.queries,
+            "answers": self.answers,
+            "timeouts": self.timeouts,
+            "retransmits": self.retransmits,
+            "tcp": self.tcp,
+            "span_s": round(span, 4) if span is not None else None,
+            "qps": round(self.answers / span, 1) if span else None,
+        }
+
+
+class Pending:
+    """One question: sent at once, or queued until the server has fewer in flight."""
+
+    __slots__ = (
+        "channel",
+        "deadline",
+        "future",
+        "name",
+        "next_send",
+        "packet",
+        "qid",
+        "resent",
+        "retry_after",
+        "sent_at",
+        "server",
+        "tail",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        server: _Server,
+        channel: _UdpChannel,
+        qid: int,
+        name: bytes,
+        tail: bytes,
+        packet: bytes,
+        now: float,
+        timeout: float,
+    ) -> None:
+        self.server: _Server | None = server  # None once it no longer counts as in flight
+        self.channel = channel
+        self.qid = qid
+        self.name = name
+        self.tail = tail
+        self.packet = packet
+        self.future: asyncio.Future[bytes] = channel.loop.create_future()
+        self.timeout = timeout
+        self.deadline = float("inf")  # the budget runs from the first transmission
+        self.retry_after = server.retry_after(timeout)
+        self.sent_at: float | None = None
+        self.next_send = 0.0
+        self.resent = False
+
+    def transmit(self, now: float) -> None:
+        self.sent_at = now
+        self.deadline = now + self.timeout
+        self.next_send = now + self.retry_after
+        self.channel.send(self.packet)
+
+    def settle(self, data: bytes | None = None, exc: BaseException | None = None) -> None:
+        """Resolve the question (answer, error or timeout) and free its place in flight."""
+        if not self.future.done():
+            if exc is not None:
+                self.future.set_exception(exc)
+            else:
+                self.future.set_result(data)  # type: ignore[arg-type]
+        self.release()
+
+    def release(self) -> None:
+        server, self.server = self.server, None
+        if server is not None and self.sent_at is not None:
+            server.in_flight -= 1
+            server.pump(self.channel.loop.time())
+
+
+class _UdpChannel:
+    """One connected, non-blocking IPv6 UDP socket carrying many questions at once.
+
+    Answers are matched to questions by message id and echoed question; each wake-up drains
+    every datagram waiting on the socket.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, host: str, port: int) -> None:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            sock.connect((host, port, 0, 0))
+            loop.add_reader(sock.fileno(), self._readable)
+        except BaseException:
+            sock.close()
+            raise
+        self.loop = loop
+        self.sock = sock
+        self.pending: dict[int, Pending] = {}
+        self.failed: BaseException | None = None
+        self.retransmits = 0
+
+    def send(self, packet: bytes) -> None:
+        try:  # noqa: SIM105 - the hot path: cheaper than contextlib.suppress
+            self.sock.send(packet)
+        except (BlockingIOError, InterruptedError):
+            pass  # a full send buffer drops the datagram: the retransmission covers it
+
+    def _readable(self) -> None:
+        recv = self.sock.recv
+        pending = self.pending
+        for _ in range(256):
+            try:
+                data = recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                # ICMP errors (port unreachable...) on a connected socket: every question to
+                # this server fails now instead of at its timeout.
+                self._fail_all(exc)
+                return
+            if len(data) < 12:
+                continue
+            entry = pending.get((data[0] << 8) | data[1])
+            if entry is None or entry.future.done():
+                continue
+            if data[4:6] != b"\x00\x00":  # a question section must echo ours
+                end = 12 + len(entry.name)
+                if data[12:end].lower() != entry.name or data[end : end + 4] != entry.tail:
+                    continue
+            entry.settle(data)
+
+    def sweep(self, now: float) -> int:
+        """Retransmit what is due, expire what is late; return how many are still waiting."""
+        waiting = 0
+        for entry in list(self.pending.values()):
+            if entry.future.done():
+                continue
+            if now >= entry.deadline:
+                entry.settle(exc=TimeoutError())
+                continue
+            waiting += 1
+            if entry.sent_at is not None and now >= entry.next_send and self.failed is None:
+                self.send(entry.packet)
+                entry.next_send = now + entry.retry_after
+                entry.resent = True
+                self.retransmits += 1
+        return waiting
+
+    def _fail_all(self, exc: BaseException) -> None:
+        for entry in list(self.pending.values()):
+            entry.settle(exc=exc)
+
+    def close(self) -> None:
+        if self.failed is None:
+            self.failed = ConnectionAbortedError("resolver closed")
+        with contextlib.suppress(OSError, ValueError):
+            self.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
+        self._fail_all(self.failed)
+
+
+@dataclass
+class _Server:
+    """Per server: its sockets, how many questions are in flight, the queue of the others,
+    an optional rate limit, and the round-trip time that paces retransmissions."""
+
+    address: str
+    window: int  # questions in flight at most: a burst beyond overruns the server's socket
+    max_qps: float | None = None
+    channels: list[_UdpChannel] = field(default_factory=list)
+    next: int = 0
+    in_flight: int = 0
+    backlog: deque[Pending] = field(default_factory=deque)
+    srtt: float | None = None  # smoothed round-trip time (s) of answers not retransmitted
+    tokens: float = 0.0
+    refilled: float | None = None
+
+    def retry_after(self, timeout: float) -> float:
+        base = 1.0 if self.srtt is None else max(MIN_RETRY, 4 * self.srtt)
+        return min(base, 1.0, timeout / 2)
+
+    def sample(self, rtt: float) -> None:
+        self.srtt = rtt if self.srtt is None else 0.875 * self.srtt + 0.125 * rtt
+
+    def _may_send(self, now: float) -> bool:
+        if self.in_flight >= self.window:
+            return False
+        if self.max_qps is None:
+            return True
+        if self.refilled is None or now > self.refilled:
+            burst = max(1.0, self.max_qps / 20)
+            elapsed = now - (self.refilled if self.refilled is not None else now - 1)
+            self.tokens = min(burst, self.tokens + elapsed * self.max_qps)
+            self.refilled = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+    def submit(self, entry: Pending, now: float) -> None:
+        if not self.backlog and self._may_send(now):
+            self.in_flight += 1
+            entry.transmit(now)
+        else:
+            self.backlog.append(entry)
+
+    def pump(self, now: float) -> int:
+        """Send queued questions while the window and the rate allow; return the queue size."""
+        while self.backlog:
+            entry = self.backlog[0]
+            if entry.future.done() or entry.server is None:
+                self.backlog.popleft()  # abandoned while queued
+                continue
+            if not self._may_send(now):
+                break
+            self.backlog.popleft()
+            self.in_flight += 1
+            entry.transmit(now)
+        return len(self.backlog)
+
+
+class UdpMux:
+    """The sockets, windows and queues of every server one resolver asks.
+
+    `start` sends a question (or queues it behind its server's window) and returns its
+    entry; `wait` gives the answer's wire form (or raises TimeoutError / OSError).
+    """
+
+    def __init__(
+        self,
+        stats: DnsStats,
+        *,
+        port: int = 53,
+        connector: Connector | None = None,
+        channels_per_server: int = CHANNELS_PER_SERVER,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        max_qps: dict[str, float] | None = None,
+        sweep_every: float = 0.05,
+    ) -> None:
+        self.stats = stats
+        self.port = port
+        self.connector = connector or Connector()
+        self.max_qps = {ipv6_literal(k): v for k, v in (max_qps or {}).items()}
+        self._channels_per_server = max(1, channels_per_server)
+        self._max_in_flight = max(1, max_in_flight)
+        self._servers: dict[str, _Server] = {}
+        self._id_pool = b""
+        self._id_pos = 0
+        self._names: dict[str, tuple[bytes, bytes]] = {}
+        self._sweep_every = sweep_every
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    def _server(self, server: str) -> _Server:
+        entry = self._servers.get(server)
+        if entry is None:
+            entry = self._servers[server] = _Server(
+                server, self._max_in_flight, self.max_qps.get(server)
+            )
+        return entry
+
+    def _channel(self, server: str) -> _UdpChannel:
+        entry = self._server(server)
+        channels = entry.channels
+        for dead in [c for c in channels if c.failed is not None]:
+            channels.remove(dead)
+        if len(channels) < self._channels_per_server:
+            host, port = self.connector.map(server, self.port)
+            channel = _UdpChannel(asyncio.get_running_loop(), ipv6_literal(host), port)
+            channels.append(channel)
+            return channel
+        entry.next = (entry.next + 1) % len(channels)
+        return channels[entry.next]
+
+    def _new_id(self, pending: dict[int, Any]) -> int:
+        """An unpredictable message id not in flight on the channel (RFC 5452)."""
+        while True:
+            if self._id_pos >= len(self._id_pool):
+                self._id_pool = os.urandom(4096)
+                self._id_pos = 0
+            qid = (self._id_pool[self._id_pos] << 8) | self._id_pool[self._id_pos + 1]
+            self._id_pos += 2
+            if qid not in pending:
+                return qid
+
+    def _wire_name(self, qname: str) -> tuple[bytes, bytes]:
+        cached = self._names.get(qname)
+        if cached is None:
+            wire = qname_wire(qname)
+            cached = self._names[qname] = (wire, wire.lower())
+            if len(self._names) > 100_000:
+                self._names.clear()
+        return cached
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        now = asyncio.get_running_loop().time()
+        waiting = 0
+        for server in self._servers.values():
+            waiting += server.pump(now)
+            for channel in server.channels:
+                before = channel.retransmits
+                waiting += channel.sweep(now)
+                self.stats.retransmits += channel.retransmits - before
+        if waiting:
+            self._arm()
+
+    def _arm(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(self._sweep_every, self._sweep)
+
+    def start(
+        self, server: str, qname: str, qtype: int, recursion: bool, timeout: float
+    ) -> Pending:
+        """Send a question (or queue it behind the server's window); its answer arrives in the
+        returned entry's future."""
+        entry_server = self._server(server)
+        channel = self._channel(server)
+        wire_name, lower_name = self._wire_name(qname)
+        qid = self._new_id(channel.pending)
+        packet = encode_query(qid, wire_name, qtype, recursion=recursion)
+        now = channel.loop.time()
+        entry = Pending(
+            entry_server, channel, qid, lower_name, question_tail(qtype), packet, now, timeout
+        )
+        channel.pending[qid] = entry
+        entry_server.submit(entry, now)
+        self.stats.sent()
+        self._arm()
+        return entry
+
+    async def wait(self, entry: Pending, server: str) -> tuple[bytes, float]:
+        """The answer's wire form and the seconds since the question was first sent (time
+        spent queued is not DNS time)."""
+        try:
+            wire = await entry.future
+        finally:
+            entry.channel.pending.pop(entry.qid, None)
+            entry.release()  # if the wait was cancelled
+        now = entry.channel.loop.time()
+        if entry.sent_at is None:
+            return wire, 0.0
+        if not entry.resent:  # Karn: only unambiguous samples
+            self._server(server).sample(now - entry.sent_at)
+        return wire, now - entry.sent_at
+
+    async def tcp(
+        self, server: str, qname: str, rdtype: str, recursion: bool, timeout: float
+    ) -> dns.message.Message:
+        """The question asked again over TCP (after a truncated UDP answer)."""
+        query = dns.message.make_query(qname + ".", rdtype, use_edns=0, payload=EDNS_PAYLOAD)
+        if not recursion:
+            query.flags &= ~dns.flags.RD
+        host, port = self.connector.map(server, self.port)
+        self.stats.tcp += 1
+        return await dns.asyncquery.tcp(query, ipv6_literal(host), timeout=timeout, port=port)
+
+    def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for server in self._servers.values():
+            for channel in server.channels:
+                channel.close()
+        self._servers.clear()
