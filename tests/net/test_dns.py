@@ -1,5 +1,5 @@
-"""The DNS toolkit: wire codec, the IPv6 stub resolver against real servers on [::1], and the
-zone resolver."""
+"""The IPv6 stub resolver against real DNS servers on [::1]: the multiplexer (retransmission,
+pacing, TCP after truncation) and the resolution policy (failover, CNAME follow-ups)."""
 
 from __future__ import annotations
 
@@ -10,131 +10,13 @@ from contextlib import asynccontextmanager
 
 import dns.flags
 import dns.message
-import dns.name
 import dns.rcode
 import dns.rdatatype
-import dns.rrset
-import dns.zone
 import pytest
 
-from auditor.demo.zone import ZoneResolver
 from auditor.net.dns import DnsPythonResolver, lookup_host
-from auditor.net.dnswire import (
-    MalformedResponse,
-    decode,
-    decode_fast,
-    encode_query,
-    parse_message,
-    qname_wire,
-)
 
 from .helpers import DnsServer, answer
-
-# --------------------------------------------------------------------------- codec
-
-
-def test_encoded_question_is_what_dnspython_reads() -> None:
-    wire = encode_query(0x1234, qname_wire("Native.Lab.Test."), dns.rdatatype.AAAA)
-    msg = dns.message.from_wire(wire)
-    assert msg.id == 0x1234
-    assert msg.flags & dns.flags.RD
-    assert msg.question[0].name == dns.name.from_text("native.lab.test.")
-    assert msg.question[0].rdtype == dns.rdatatype.AAAA
-    assert msg.edns == 0 and msg.payload == 1232
-    norec = dns.message.from_wire(encode_query(1, qname_wire("x.test"), 6, recursion=False))
-    assert not norec.flags & dns.flags.RD
-
-
-def test_qname_wire_agrees_with_dnspython_and_handles_idna() -> None:
-    for name in ("a.b.c", "xn--bcher-kva.example", "_sip._tcp.example.com", "*.wild.test"):
-        assert qname_wire(name) == dns.name.from_text(name + ".").to_wire()
-    assert qname_wire("bücher.example") == dns.name.from_text("bücher.example.").to_wire()
-
-
-def _response(qname: str, qtype: str, *records: str, rcode: str = "NOERROR") -> bytes:
-    query = dns.message.make_query(qname, qtype, use_edns=0)
-    msg = answer(query, *records, rcode=dns.rcode.from_text(rcode))
-    if rcode != "NOERROR" or not records:
-        msg.authority.append(
-            dns.rrset.from_text("lab.test.", 60, "IN", "SOA", "ns1.lab.test. h.lab.test. 1 2 3 4 5")
-        )
-    return msg.to_wire()
-
-
-CASES = [
-    ("native.lab.test", "AAAA", ["native.lab.test. 60 IN AAAA 2001:db8:2::80"], "NOERROR"),
-    ("native.lab.test", "A", ["native.lab.test. 60 IN A 192.0.2.80"], "NOERROR"),
-    (
-        "alias.lab.test",
-        "AAAA",
-        [
-            "alias.lab.test. 60 IN CNAME alias2.lab.test.",
-            "alias2.lab.test. 60 IN CNAME v4only.lab.test.",
-            "v4only.lab.test. 60 IN AAAA 2001:db8:64::c000:250",
-        ],
-        "NOERROR",
-    ),
-    (
-        "Multi.Lab.Test",
-        "AAAA",
-        ["multi.lab.test. 60 IN AAAA 2001:db8::1", "multi.lab.test. 60 IN AAAA 2001:db8::2"],
-        "NOERROR",
-    ),
-    ("nodata.lab.test", "AAAA", [], "NOERROR"),
-    ("missing.lab.test", "AAAA", [], "NXDOMAIN"),
-    ("host.lame.lab.test", "AAAA", [], "SERVFAIL"),
-    # a chain whose target the server did not resolve
-    ("partial.lab.test", "AAAA", ["partial.lab.test. 60 IN CNAME far.other.test."], "NOERROR"),
-]
-
-
-@pytest.mark.parametrize(("qname", "qtype", "records", "rcode"), CASES)
-def test_fast_decoder_agrees_with_dnspython(
-    qname: str, qtype: str, records: list[str], rcode: str
-) -> None:
-    wire = _response(qname, qtype, *records, rcode=rcode)
-    rdtype = dns.rdatatype.from_text(qtype)
-    fast = decode_fast(wire, qname.lower(), rdtype)
-    slow = parse_message(dns.message.from_wire(wire), qname.lower(), rdtype)
-    assert (fast.rcode, fast.records, fast.chain, fast.truncated) == (
-        slow.rcode,
-        slow.records,
-        slow.chain,
-        slow.truncated,
-    )
-    assert fast.rcode == dns.rcode.from_text(rcode)
-
-
-def test_decoder_results_for_a_cname_chain() -> None:
-    wire = _response(*CASES[2][:2], *CASES[2][2])
-    parsed = decode(wire, "alias.lab.test", dns.rdatatype.AAAA)
-    assert parsed.chain == ["alias2.lab.test", "v4only.lab.test"]
-    assert parsed.records == ["2001:db8:64::c000:250"]
-
-
-def test_names_needing_escapes_go_to_dnspython() -> None:
-    query = dns.message.make_query("odd.lab.test", "AAAA")
-    msg = answer(
-        query,
-        r"odd.lab.test. 60 IN CNAME we\.ird.lab.test.",
-        r"we\.ird.lab.test. 60 IN AAAA 2001:db8::5",
-    )
-    wire = msg.to_wire()
-    with pytest.raises(MalformedResponse):
-        decode_fast(wire, "odd.lab.test", dns.rdatatype.AAAA)
-    parsed = decode(wire, "odd.lab.test", dns.rdatatype.AAAA)
-    assert parsed.records == ["2001:db8::5"]
-
-
-def test_garbage_is_malformed() -> None:
-    with pytest.raises(MalformedResponse):
-        decode(b"\x12\x34\x81\x80\x00\x01\x00\x01", "x.test", dns.rdatatype.AAAA)
-    wire = bytearray(_response(*CASES[0][:2], *CASES[0][2]))
-    with pytest.raises(MalformedResponse):
-        decode(bytes(wire[:-20]), "native.lab.test", dns.rdatatype.AAAA)  # cut into the AAAA
-
-
-# --------------------------------------------------------------------------- stub resolver
 
 
 def _lab_handler(query: dns.message.Message, transport: str) -> dns.message.Message:
@@ -332,72 +214,6 @@ def test_ipv4_nameservers_are_refused() -> None:
 
     with pytest.raises(NotIPv6Error):
         DnsPythonResolver(["192.0.2.53"])
-
-
-# --------------------------------------------------------------------------- zone resolver
-
-ZONE = """
-$ORIGIN lab.test.
-$TTL 60
-@ SOA ns1 hostmaster 1 3600 600 86400 60
-@ NS ns1
-@ NS ns2
-ns1 AAAA 2001:db8:2::35
-ns2 A 192.0.2.53
-native AAAA 2001:db8:2::80
-native A 192.0.2.80
-v4only A 192.0.2.80
-alias CNAME alias2
-alias2 CNAME v4only
-nodata TXT "nothing"
-deep.empty TXT "below an empty non-terminal"
-"""
-
-
-def _zone_resolver(**kw) -> ZoneResolver:
-    return ZoneResolver([dns.zone.from_text(ZONE, relativize=False)], **kw)
-
-
-def test_zone_resolver_answers_like_a_dns64_resolver() -> None:
-    r = _zone_resolver(dns64_prefix="2001:db8:64::/96")
-
-    async def main() -> None:
-        native = await r.query("native.lab.test", "AAAA")
-        v4 = await r.query("v4only.lab.test", "AAAA")
-        alias = await r.query("alias.lab.test", "AAAA")
-        nodata = await r.query("nodata.lab.test", "AAAA")
-        missing = await r.query("missing.lab.test", "AAAA")
-        outside = await r.query("example.com", "AAAA")
-        ent = await r.query("empty.lab.test", "AAAA")
-        ns = await r.query("lab.test", "NS")
-        wka = await r.query("ipv4only.arpa", "AAAA")
-        assert native.records == ("2001:db8:2::80",)
-        assert v4.records == ("2001:db8:64::c000:250",)
-        assert alias.cname_chain == ("alias2.lab.test", "v4only.lab.test")
-        assert alias.records == ("2001:db8:64::c000:250",)
-        assert (nodata.rcode, nodata.records, nodata.zone) == ("NOERROR", (), "lab.test")
-        assert missing.rcode == "NXDOMAIN" and outside.rcode == "NXDOMAIN"
-        assert ent.rcode == "NOERROR" and not ent.records
-        assert sorted(ns.records) == ["ns1.lab.test", "ns2.lab.test"]
-        assert wka.records == ("2001:db8:64::c000:aa", "2001:db8:64::c000:ab")
-
-    asyncio.run(main())
-
-
-def test_zone_resolver_without_dns64_and_authoritative_questions() -> None:
-    r = _zone_resolver(servers=["2001:db8:2::35"])
-
-    async def main() -> None:
-        assert (await r.query("v4only.lab.test", "AAAA")).records == ()
-        assert (await r.query("ipv4only.arpa", "AAAA")).rcode == "NXDOMAIN"
-        soa = await r.ask("2001:db8:2::35", "lab.test", "SOA", recursion=False)
-        assert soa.authoritative and soa.records and soa.rcode == "NOERROR"
-        silent = await r.ask("2001:db8:2::36", "lab.test", "SOA", recursion=False)
-        assert silent.rcode is None and "timeout" in (silent.error or "")
-        refused = await r.ask("2001:db8:2::35", "example.com", "SOA", recursion=False)
-        assert refused.rcode == "REFUSED"
-
-    asyncio.run(main())
 
 
 def test_tcp_retry_that_gets_no_answer_is_a_network_error() -> None:
