@@ -13,12 +13,12 @@ from pathlib import Path
 from auditor.config import Config, Dependency
 from auditor.context import Limits, RunState
 from auditor.errors import EXIT_INCOMPLETE, AuditorError
+from auditor.formats import Format
 from auditor.progress import Progress
 from auditor.registry import Registry, load_checks
 from auditor.result import atomic_write, build_result
 from auditor.runner import run_checks, select_checks
 from auditor.suppressions import SuppressionRule, apply_suppressions
-from reports import Format
 
 
 @dataclass

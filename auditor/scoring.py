@@ -115,13 +115,31 @@ def blocker_order(finding: Finding, checks: Mapping[str, CheckMeta]) -> tuple:
     return (meta.fix_order if meta else 100, severity, finding.check_id, resource)
 
 
+def blockers_by_stage(
+    findings: Iterable[Finding], checks: Mapping[str, CheckMeta]
+) -> dict[int, list[Finding]]:
+    """Every stage's unsuppressed blockers, in the order to fix them (`blocker_order`).
+
+    The one place blockers are ordered: the result carries these lists and every renderer
+    shows them as they are.
+    """
+    by_stage: dict[int, list[Finding]] = {stage: [] for stage in range(1, 5)}
+    for f in findings:
+        if f.stage in by_stage and f.is_blocking and not f.suppressed:
+            by_stage[f.stage].append(f)
+    for blockers in by_stage.values():
+        blockers.sort(key=lambda f: blocker_order(f, checks))
+    return by_stage
+
+
 def compute_stage(findings: list[Finding], checks: Mapping[str, CheckMeta]) -> dict:
     """The highest stage proven (verdicts at it, no unsuppressed blocker at it or below).
 
     A verdict tests the stage its check gates as well as its own: a dependency reachable only
     through NAT64 (a warn at stage 4) is proof for stage 3, whose check it comes from.
+    `blockers` are the next stage's blockers; `blockers_by_stage` those of every stage
+    ({"1": [...], ..., "4": [...]}), each list in fix order.
     """
-    blocked: set[int] = set()
     evaluated: set[int] = set()
     for f in findings:
         if f.stage is None:
@@ -131,28 +149,22 @@ def compute_stage(findings: list[Finding], checks: Mapping[str, CheckMeta]) -> d
             meta = checks.get(f.check_id)
             if meta is not None and meta.stage is not None:
                 evaluated.add(meta.stage)
-        if f.is_blocking and not f.suppressed:
-            blocked.add(f.stage)
+    ordered = blockers_by_stage(findings, checks)
     current = 0
     for stage in range(1, 5):
-        if stage in blocked or stage not in evaluated:
+        if ordered[stage] or stage not in evaluated:
             break
         current = stage
     nxt = current + 1 if current < 4 else None
-    blockers = sorted(
-        (
-            f
-            for f in findings
-            if nxt is not None and f.stage == nxt and f.is_blocking and not f.suppressed
-        ),
-        key=lambda f: blocker_order(f, checks),
-    )
     return {
         "current": current,
         "name": STAGE_NAMES[current],
         "next": nxt,
         "next_name": STAGE_NAMES[nxt] if nxt is not None else None,
-        "blockers": [f.fingerprint for f in blockers],
+        "blockers": [f.fingerprint for f in ordered[nxt]] if nxt is not None else [],
+        "blockers_by_stage": {
+            str(stage): [f.fingerprint for f in blockers] for stage, blockers in ordered.items()
+        },
         "untested": sorted({1, 2, 3, 4} - evaluated),
     }
 

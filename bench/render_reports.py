@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reports import FORMATS
+from auditor.formats import FORMATS
 from tests.reports.sample_results import large_result
 
 BUDGET_S = {"html": 5.0, "pdf": 30.0}

@@ -6,7 +6,8 @@ import math
 
 from markupsafe import Markup, escape
 
-from reports.view import TrendPoint, fmt_score, parse_time
+from reports.fmt import fmt_score, parse_time
+from reports.trend import TrendPoint
 
 AXES = (
     ("ipv6_only", "IPv6-only readiness", "#1f5fbf", ""),

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from reports.view import STATUS_LABELS, STATUSES, FindingView, View, build_view, fmt_score, fmt_usd
+from reports.fmt import fmt_score, fmt_usd
+from reports.view import STATUS_LABELS, STATUSES, FindingView, View, build_view
 
 AREA_LIMIT = 15  # areas of "the path" listed
 ITEMS_PER_AREA = 5

@@ -25,8 +25,9 @@ from importlib.resources import files
 from markupsafe import Markup
 
 from reports.charts import gauge_svg, trend_svg
+from reports.summary import plain_summary
 from reports.templating import environment
-from reports.view import View, build_view, plain_summary
+from reports.view import View, build_view
 
 APPENDIX_LIMIT = 100
 TOP_BLOCKERS = 5

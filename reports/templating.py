@@ -9,7 +9,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from reports.view import STATUS_LABELS, fmt_score, fmt_usd
+from reports.fmt import fmt_score, fmt_usd
+from reports.view import STATUS_LABELS
 
 
 def signed(value: float | None) -> str:

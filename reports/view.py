@@ -2,17 +2,20 @@
 
 HTML, PDF, Markdown, JUnit and SARIF all read a `View`, so no two formats can sort, count or
 word the same fact differently. Building a view reads only the result: no clock, no network,
-no database (the trend comes from `result["history"]`, which the scan attaches).
+no database (the trend comes from `result["history"]`, which the scan attaches). The order of
+the blockers is the scan's (`stage.blockers_by_stage`), never re-derived here. Every string of
+the result is clipped (`reports.fmt.clip`) before any renderer sees it.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from auditor.model import STAGE_NAMES, Severity
+from reports.fmt import clip_tree, duration_words, quarter_of
+from reports.trend import Delta, TrendPoint, build_trend
 
 STATUSES = ("fail", "error", "warn", "info", "skip", "pass")
 STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
@@ -155,36 +158,6 @@ class FamilyView:
 
 
 @dataclass(slots=True)
-class TrendPoint:
-    time: str
-    date: str
-    dual_stack: float | None
-    ipv6_only: float | None
-    stage: int | None
-    current: bool = False
-
-
-@dataclass(slots=True)
-class Delta:
-    """Change of both scores (and the stage) against an earlier run."""
-
-    label: str
-    short: str
-    date: str
-    dual_stack: float | None
-    ipv6_only: float | None
-    stage: int | None
-
-    def words(self, axis: str) -> str:
-        value = getattr(self, axis)
-        if value is None:
-            return f"no comparable score {self.label}"
-        if value == 0:
-            return f"unchanged {self.label}"
-        return f"{'up' if value > 0 else 'down'} {abs(value):g} {self.label}"
-
-
-@dataclass(slots=True)
 class View:
     workload: str
     sample: bool  # the result of `v6audit demo`: every figure is sample data
@@ -238,40 +211,6 @@ class View:
     @property
     def action_count(self) -> int:
         return sum(1 for f in self.findings if f.is_action)
-
-
-def fmt_score(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:g}"
-
-
-def fmt_usd(value: float) -> str:
-    return f"${value:,.2f}"
-
-
-def parse_time(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, AttributeError):
-        return None
-
-
-def quarter_of(text: str) -> str:
-    ts = parse_time(text)
-    return f"Q{(ts.month - 1) // 3 + 1} {ts.year}" if ts else ""
-
-
-def _duration(start: str, end: str) -> str:
-    a, b = parse_time(start), parse_time(end)
-    if a is None or b is None:
-        return ""
-    seconds = max(0, int((b - a).total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
 
 
 def _subject(data: dict[str, Any]) -> tuple[str, str, str, str, str]:
@@ -331,55 +270,22 @@ def _finding_key(data: dict[str, Any], subject: str) -> tuple:
     )
 
 
-def _trend(result: dict[str, Any], view_scores: tuple) -> tuple[list, Delta | None, Delta | None]:
-    history = result.get("history") or {}
-    points: list[TrendPoint] = []
-    for p in history.get("points") or ():
-        ts = parse_time(p.get("time", ""))
-        points.append(
-            TrendPoint(
-                time=p.get("time", ""),
-                date=ts.date().isoformat() if ts else p.get("time", ""),
-                dual_stack=p.get("dual_stack"),
-                ipv6_only=p.get("ipv6_only"),
-                stage=p.get("stage"),
-            )
-        )
-    dual, v6, stage, finished = view_scores
-    points.sort(key=lambda p: p.time)
-    if points:
-        ts = parse_time(finished)
-        points.append(
-            TrendPoint(finished, ts.date().isoformat() if ts else finished, dual, v6, stage, True)
-        )
+def _blocker_order(result: dict[str, Any]) -> dict[int, list[str]]:
+    """Fingerprints of every stage's blockers in fix order, as the scan wrote them; for a
+    result written before `blockers_by_stage` existed, ordered by the scan's own rule."""
+    written = result["stage"].get("blockers_by_stage")
+    if written is not None:
+        return {int(stage): list(fps) for stage, fps in written.items()}
+    from auditor.result import checks_of, findings_of
+    from auditor.scoring import blockers_by_stage
 
-    def delta(key: str, label: str, short: str) -> Delta | None:
-        past = history.get(key)
-        if not past:
-            return None
-        ts = parse_time(past.get("time", ""))
-        date = ts.date().isoformat() if ts else ""
-
-        def diff(now: float | None, then: float | None) -> float | None:
-            return None if now is None or then is None else round(now - then, 1)
-
-        return Delta(
-            label=f"{label} ({date})",
-            short=short,
-            date=date,
-            dual_stack=diff(dual, past.get("dual_stack")),
-            ipv6_only=diff(v6, past.get("ipv6_only")),
-            stage=None if past.get("stage") is None else stage - past["stage"],
-        )
-
-    return (
-        points,
-        delta("previous", "since the previous run", "vs previous run"),
-        delta("quarter_ago", "since a quarter ago", "vs a quarter ago"),
-    )
+    metas = {m.id: m for m in checks_of(result)}
+    ordered = blockers_by_stage(findings_of(result), metas)
+    return {stage: [f.fingerprint for f in fs] for stage, fs in ordered.items()}
 
 
 def build_view(result: dict[str, Any]) -> View:
+    result = clip_tree(result)  # type: ignore[assignment]
     checks = {c["id"]: CheckView.from_dict(c) for c in result.get("checks") or ()}
     config = result.get("config") or {}
     config_file, places = _config_locations(config)
@@ -438,7 +344,13 @@ def build_view(result: dict[str, Any]) -> View:
     current = int(stage["current"])
     nxt = stage.get("next")
     blockers = [by_fp[fp] for fp in stage.get("blockers") or () if fp in by_fp]
-    stages = _stages(current, nxt, blockers, findings, checks, set(stage.get("untested") or ()))
+    by_stage = {
+        number: [by_fp[fp] for fp in fps if fp in by_fp]
+        for number, fps in _blocker_order(result).items()
+    }
+    if nxt is not None:
+        by_stage[nxt] = blockers  # the contract's list decides the path shown first
+    stages = _stages(current, nxt, by_stage, checks, set(stage.get("untested") or ()))
     path = next((s.steps for s in stages if s.number == nxt), [])
 
     scores = result["scores"]
@@ -460,8 +372,12 @@ def build_view(result: dict[str, Any]) -> View:
     cost = result["cost"]["public_ipv4"]
     counts = (result.get("counts") or {}).get("by_status") or {}
     status_counts = Counter(f.status for f in findings)
-    trend, previous, quarter_ago = _trend(
-        result, (scores.get("dual_stack"), scores.get("ipv6_only"), current, result["finished_at"])
+    trend = build_trend(
+        result.get("history") or {},
+        scores.get("dual_stack"),
+        scores.get("ipv6_only"),
+        current,
+        result["finished_at"],
     )
     monthly = float(cost.get("monthly_usd") or 0)
     return View(
@@ -474,7 +390,7 @@ def build_view(result: dict[str, Any]) -> View:
         finished_at=result["finished_at"],
         date=result["finished_at"][:10],
         quarter=quarter_of(result["finished_at"]),
-        duration=_duration(result["started_at"], result["finished_at"]),
+        duration=duration_words(result["started_at"], result["finished_at"]),
         dual_stack=scores.get("dual_stack"),
         ipv6_only=scores.get("ipv6_only"),
         dual_stack_all=ignoring.get("dual_stack"),
@@ -506,10 +422,10 @@ def build_view(result: dict[str, Any]) -> View:
             }
             for e in result.get("errors") or ()
         ],
-        trend=trend,
-        previous=previous,
-        quarter_ago=quarter_ago,
-        history_runs=int((result.get("history") or {}).get("runs") or 0),
+        trend=trend.points,
+        previous=trend.previous,
+        quarter_ago=trend.quarter_ago,
+        history_runs=trend.runs,
         sources=list(result.get("sources") or ()),
         config_source=config_file,
         regions=sorted(r for r in regions if r)
@@ -523,20 +439,11 @@ def build_view(result: dict[str, Any]) -> View:
 def _stages(
     current: int,
     nxt: int | None,
-    next_blockers: list[FindingView],
-    findings: list[FindingView],
+    blockers: dict[int, list[FindingView]],
     checks: dict[str, CheckView],
     untested: set[int],
 ) -> list[StageView]:
-    """The ladder 0-4; each stage above the current one lists its blockers grouped by check.
-
-    The next stage's order is the result's (`stage.blockers`); later stages are ordered with
-    the same rule the scan uses (`auditor.scoring.blocker_order`).
-    """
-    later: dict[int, list[FindingView]] = defaultdict(list)
-    for f in findings:
-        if f.stage and f.stage > (nxt or 5) and f.blocking and not f.suppressed:
-            later[f.stage].append(f)
+    """The ladder 0-4; each stage above the current one lists its blockers grouped by check."""
     stages = []
     for number in range(5):
         if number < current:
@@ -547,26 +454,13 @@ def _stages(
             state = "next"
         else:
             state = "future"
-        if number == nxt:
-            ordered = next_blockers
-        else:
-            ordered = sorted(
-                later.get(number, ()),
-                # auditor.scoring.blocker_order: structure first, then severity, then name
-                key=lambda f: (
-                    checks[f.check_id].fix_order,
-                    SEVERITY_RANK.get(f.severity, 9),
-                    f.check_id,
-                    f.subject_id,
-                ),
-            )
         stages.append(
             StageView(
                 number=number,
                 name=STAGE_NAMES[number],
                 summary=STAGE_SUMMARIES[number],
                 state=state,
-                steps=_group(ordered, checks),
+                steps=_group(blockers.get(number, []) if number > current else [], checks),
                 untested=number in untested,
             )
         )
@@ -581,57 +475,3 @@ def _group(ordered: list[FindingView], checks: dict[str, CheckView]) -> list[Pat
             step = steps[f.check_id] = PathStep(checks[f.check_id], [])
         step.findings.append(f)
     return list(steps.values())
-
-
-def plain_summary(view: View) -> list[str]:
-    """The executive summary in plain words, shared by the PDF and the Markdown page."""
-    lines = []
-    if view.next_stage is None:
-        lines.append(
-            f"{view.workload} runs IPv6-only natively (stage 4 of 4): nothing stands in the way."
-        )
-    elif not view.blockers:
-        why = (
-            "no check gave a verdict there yet"
-            if view.next_stage in view.untested
-            else "no check failed there"
-        )
-        lines.append(
-            f"{view.workload} is at stage {view.stage} of 4 ({view.stage_name}). Nothing is known "
-            f"to block stage {view.next_stage} ({view.next_stage_name}): {why}."
-        )
-    else:
-        n = len(view.blockers)
-        steps = len(view.path)
-        lines.append(
-            f"{view.workload} is at stage {view.stage} of 4 ({view.stage_name}). "
-            f"{n} finding{'s' if n != 1 else ''} in {steps} area{'s' if steps != 1 else ''} "
-            f"stand{'s' if n == 1 else ''} between it and stage {view.next_stage} "
-            f"({view.next_stage_name})."
-        )
-    readiness = f"IPv6-only readiness is {fmt_score(view.ipv6_only)} out of 100"
-    changes = [d.words("ipv6_only") for d in (view.previous, view.quarter_ago) if d]
-    if changes:
-        readiness += " (" + "; ".join(changes) + ")"
-    lines.append(readiness + f"; dual-stack health is {fmt_score(view.dual_stack)} out of 100.")
-    if view.public_ipv4:
-        lines.append(
-            f"The workload holds {view.public_ipv4} public IPv4 address"
-            f"{'es' if view.public_ipv4 != 1 else ''}, billed {fmt_usd(view.monthly_usd)} a month "
-            f"({fmt_usd(view.yearly_usd)} a year); running IPv6-only removes that cost."
-        )
-    else:
-        lines.append("The workload holds no public IPv4 address, so it pays nothing for IPv4.")
-    if view.suppressed:
-        lines.append(
-            f"{view.suppressed} accepted finding{'s are' if view.suppressed != 1 else ' is'} "
-            f"suppressed; without suppressions readiness would be "
-            f"{fmt_score(view.ipv6_only_all)}."
-        )
-    if view.untested:
-        lines.append(
-            "Not tested in this run: stage "
-            + ", ".join(str(s) for s in view.untested)
-            + " (no check gave a verdict there)."
-        )
-    return lines

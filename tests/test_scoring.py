@@ -192,3 +192,20 @@ def test_public_ipv4_cost() -> None:
     assert cost["count"] == 4
     assert cost["by_kind"] == {"eip-idle": 3, "nat-gateway": 1}
     assert cost["monthly_usd"] == 14.6  # 4 * $0.005 * 730 h
+
+
+def test_every_stage_carries_its_blockers_in_fix_order() -> None:
+    vpc_low = f("a.a", "fail", "vpc-2", severity="low")
+    vpc_high = f("a.a", "fail", "vpc-1")
+    aaaa = f("e.e", "fail", "www")
+    dep = f("d.d", "fail", "pypi")
+    quiet = f("d.d", "fail", "npm")
+    quiet.suppressed = Suppression("known", "2099-01-01")
+    stage = compute_stage([dep, aaaa, vpc_low, quiet, vpc_high], CHECKS)
+    assert stage["blockers_by_stage"] == {
+        "1": [vpc_high.fingerprint, vpc_low.fingerprint],
+        "2": [aaaa.fingerprint],
+        "3": [dep.fingerprint],
+        "4": [],
+    }
+    assert stage["blockers"] == stage["blockers_by_stage"]["1"]

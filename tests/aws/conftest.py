@@ -276,7 +276,9 @@ def lab(moto_server: str, suite_calls: ApiRecorder) -> AwsLab:
     return AwsLab(moto_server, suite_calls)
 
 
-def stub_scan(only: Sequence[str], clients: dict[str, dict[str, Any]], suite: ApiRecorder) -> Scan:
+def stub_scan(
+    only: Sequence[str], clients: dict[str, dict[str, Any]], suite: ApiRecorder | None = None
+) -> Scan:
     """Run checks over stubbed clients (what moto does not store)."""
     regions = tuple(r for r in clients if r != "global") or ("us-east-1",)
     config = Config(workload="stub", aws=AwsConfig(regions=regions))

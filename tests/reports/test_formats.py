@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
+from auditor.formats import FORMATS, parse_formats
 from auditor.result import build_result
-from reports import FORMATS, parse_formats
 
 
 def test_six_formats_declared() -> None:
@@ -53,4 +53,25 @@ def test_every_format_renders_an_empty_run(name: str, no_network: None) -> None:
 def test_every_format_renders_the_sample_without_network(
     name: str, sample: dict, no_network: None
 ) -> None:
-    assert FORMATS[name].render(sample) == FORMATS[name].render(sample)
+    data = FORMATS[name].render(sample)
+    assert data == FORMATS[name].render(sample)  # deterministic: no clock, no random ids
+    text = " ".join(_text(name, data).split())
+    assert sample["workload"] in text
+    first = next(
+        f for f in sample["findings"] if f["fingerprint"] == sample["stage"]["blockers"][0]
+    )
+    title = next(c["title"] for c in sample["checks"] if c["id"] == first["check_id"])
+    assert title in text if name == "pdf" else first["check_id"] in text  # the first blocker
+    if name in ("md", "pdf"):  # pages for people list what needs attention
+        shown = [f for f in sample["findings"] if f["status"] == "fail" and not f["suppressed"]]
+    else:
+        shown = sample["findings"]
+    key = "message" if name == "pdf" else "check_id"
+    assert [f[key] for f in shown if " ".join(f[key].split()) not in text] == []
+
+
+def _text(name: str, data: bytes) -> str:
+    if name != "pdf":
+        return data.decode("utf-8")
+    pypdf = pytest.importorskip("pypdf")
+    return " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import AuditorError
+from auditor.formats import FORMATS
 from auditor.history import (
     SCHEMA_VERSION,
     HistoryError,
@@ -22,7 +23,6 @@ from auditor.history import (
     trend,
 )
 from auditor.scan import write_outputs
-from reports import FORMATS
 
 T0 = datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC)
 

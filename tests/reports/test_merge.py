@@ -7,11 +7,11 @@ import json
 
 import pytest
 
+from auditor.formats import FORMATS
 from auditor.merge import MergeError, merge_results
 from auditor.model import Finding
 from auditor.registry import CheckMeta
 from auditor.result import build_result, validate_result
-from reports import FORMATS
 
 
 def _shards(sample: dict) -> tuple[dict, dict]:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
+from auditor.formats import FORMATS
 from auditor.scan import write_outputs
-from reports import FORMATS
 from reports.pdf_report import APPENDIX_LIMIT, render
 from tests.reports.sample_results import large_result
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reports.view import STATUSES, build_view, plain_summary, quarter_of
+from reports.fmt import quarter_of
+from reports.summary import plain_summary
+from reports.view import STATUSES, build_view
 
 
 def test_blockers_come_from_the_result_in_fix_order(sample: dict) -> None:
@@ -87,7 +89,49 @@ def test_finding_of_an_unknown_check_still_renders(sample: dict) -> None:
     sample["checks"] = [c for c in sample["checks"] if c["id"] != "dns.aaaa"]
     view = build_view(sample)
     assert any(c.id == "dns.aaaa" and c.title == "dns.aaaa" for c in view.checks)
-    from reports import FORMATS
+    from auditor.formats import FORMATS
 
     for name in ("html", "junit", "sarif", "md"):
         assert "dns.aaaa" in FORMATS[name].render(sample).decode()
+
+
+def test_later_stages_show_the_order_the_scan_wrote(sample: dict) -> None:
+    by_stage = sample["stage"]["blockers_by_stage"]
+    assert len(by_stage["4"]) > 2
+    by_stage["4"].reverse()  # whatever the scan wrote, the view shows it as it is
+    view = build_view(sample)
+    shown = [f.fingerprint for step in view.stages[4].steps for f in step.findings]
+    grouped = []  # grouped by check in order of first appearance
+    for check in dict.fromkeys(view.by_fingerprint[fp].check_id for fp in by_stage["4"]):
+        grouped += [fp for fp in by_stage["4"] if view.by_fingerprint[fp].check_id == check]
+    assert shown == grouped
+
+
+def test_a_result_without_per_stage_order_gets_the_scans_order() -> None:
+    from auditor.model import Finding, Severity, Status, Target
+    from auditor.registry import CheckMeta
+    from auditor.result import build_result
+
+    meta = CheckMeta(id="dep.x", title="x", family="deps", severity=Severity.HIGH, stage=4)
+    findings = []
+    for host in ("a", "aB"):  # "a:443" < "aB:443" but "a|443||" > "aB|443||"
+        finding = Finding(
+            Status.FAIL, host, target=Target(host=host, port=443), check_id="dep.x", stage=4
+        )
+        finding.severity = Severity.HIGH
+        finding.fingerprint = finding.compute_fingerprint()
+        findings.append(finding)
+    findings.append(Finding(Status.PASS, "ok", check_id="dep.x", stage=3, fingerprint="ab" * 8))
+    result = build_result(
+        workload="w",
+        findings=findings,
+        checks=[meta],
+        started_at="2026-11-02T09:00:00Z",
+        finished_at="2026-11-02T09:00:01Z",
+    )
+    written = result["stage"]["blockers_by_stage"]["4"]
+    assert len(written) == 2
+    del result["stage"]["blockers_by_stage"]  # as a result of an earlier version
+    view = build_view(result)
+    assert [f.fingerprint for f in view.stages[4].steps[0].findings] == written
+    assert [view.by_fingerprint[fp].message for fp in written] == ["aB", "a"]
