@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from auditor import __version__
+from auditor.net.body import ACCEPT_ENCODING, read_bounded
 from auditor.net.connect import Connector, NotIPv6Error, ipv6_literal
 from auditor.net.proofs import (
     CONTENT_KINDS,
@@ -479,6 +480,7 @@ class Prober:
             "Host": host_text if default_port else f"{host_text}:{port}",
             "User-Agent": USER_AGENT,
             "Accept": accept_header(kind),
+            "Accept-Encoding": ACCEPT_ENCODING,
             "Connection": "close",
             **(extra or {}),
         }
@@ -495,10 +497,7 @@ class Prober:
         try:
             body = b""
             if kind in CONTENT_KINDS if read_body is None else read_body:
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) >= MAX_BODY:
-                        break
+                body = await read_bounded(response, MAX_BODY)
             return response.status_code, {k.lower(): v for k, v in response.headers.items()}, body
         finally:
             await response.aclose()
