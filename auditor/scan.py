@@ -42,6 +42,7 @@ def with_discovered(config: Config, root: Path) -> tuple[Config, list[dict]]:
     """Add what `discover` finds on this host to the configured targets, each with its
     provenance; files that cannot be read are reported, never fatal."""
     from auditor.discovery import discover
+    from auditor.discovery.dependency import as_dependency
 
     found = discover(root=root, search_paths=[Path(p) for p in config.discover_paths])
     known_names = {d.name for d in config.targets}
@@ -55,17 +56,7 @@ def with_discovered(config: Config, root: Path) -> tuple[Config, list[dict]]:
             name += "'"
         known_names.add(name)
         known.add((target.kind, target.url or target.address))
-        source = f"{target.source}:{target.line}" if target.line else target.source
-        added[target.category].append(
-            Dependency(
-                name=name,
-                kinds=(target.kind,),
-                url=target.url,
-                address=target.address,
-                category=target.category,
-                source=source,
-            )
-        )
+        added[target.category].append(as_dependency(target, name))
     problems = [
         {"level": "warning", "source": p.source, "message": f"discovery: {p.message}"}
         for p in found.problems

@@ -1,0 +1,1 @@
+"""One module per discovery source; each declares itself with `@source` (see ../registry.py)."""
