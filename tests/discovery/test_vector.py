@@ -53,3 +53,17 @@ def test_vector_yaml_bad_document(tmp_path: Path) -> None:
     assert result.targets == []
     assert len(result.problems) == 1
     assert result.problems[0].message.startswith("malformed at line 3: invalid YAML")
+
+
+def test_vector_yaml_alias_bomb_is_skipped_and_the_rest_is_read(tmp_path: Path) -> None:
+    bomb = ['x0: &x0 "lol"'] + [
+        f"x{n}: &x{n} [{', '.join([f'*x{n - 1}'] * 9)}]" for n in range(1, 10)
+    ]
+    write(tmp_path, "/etc/vector/vector.yaml", "\n".join(bomb) + "\n")
+    write(tmp_path, "/etc/rsyslog.conf", "*.* @@central.example.com:514\n")
+    result = run(tmp_path)
+    assert urls(result) == [("syslog-tcp", "central.example.com:514", 1)]
+    assert len(result.problems) == 1
+    assert result.problems[0].source == str(tmp_path / "etc/vector/vector.yaml")
+    assert result.problems[0].message.startswith("malformed at line ")
+    assert "YAML too large: aliases expand to more than" in result.problems[0].message
