@@ -66,21 +66,24 @@ class Source:
     def files(self, root: Path, env: Mapping[str, str]) -> list[Path]:
         """The well-known files of this source below `root`, in declaration order."""
         out: list[Path] = []
-        pending_home: list[str] = []
-        for entry in (*self.paths, ""):
+        in_homes: list[str] = []  # a run of `~/` entries, taken home by home when it ends
+        for entry in self.paths:
             if entry.startswith("~/"):
-                pending_home.append(entry[2:])
+                in_homes.append(entry[2:])
                 continue
-            if pending_home:
-                out += [at(root, f"{h}/{rel}") for h in _homes(env) for rel in pending_home]
-                pending_home = []
+            out += _in_homes(root, env, in_homes)
+            in_homes = []
             if entry.startswith("$"):
                 value = env.get(entry[1:], "")
                 if value.startswith("/") and value != os.devnull:
                     out.append(at(root, value))
-            elif entry:
+            else:
                 out += _expand(root, entry)
-        return out
+        return out + _in_homes(root, env, in_homes)
+
+
+def _in_homes(root: Path, env: Mapping[str, str], rels: Sequence[str]) -> list[Path]:
+    return [at(root, f"{home}/{rel}") for home in _homes(env) for rel in rels]
 
 
 def _homes(env: Mapping[str, str]) -> list[str]:

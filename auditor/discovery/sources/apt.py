@@ -1,4 +1,8 @@
-"""apt: `sources.list` one-line entries and deb822 `.sources` files."""
+"""apt: `sources.list` one-line entries and deb822 `.sources` files.
+
+Read here rather than with python-debian, whose deb822 reader keeps no line numbers (every
+target names its line) and which would be a dependency for two small formats.
+"""
 
 from __future__ import annotations
 

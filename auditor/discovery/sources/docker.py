@@ -1,4 +1,8 @@
-"""Docker: registry mirrors of `daemon.json`, and the registries Dockerfiles pull from."""
+"""Docker: registry mirrors of `daemon.json`, and the registries Dockerfiles pull from.
+
+Dockerfiles are read here: only `FROM`, `COPY --from` and the `# syntax=` directive matter,
+with BuildKit's rules for the escape directive, continuations and heredocs.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """fluent-bit: `[OUTPUT]` sections of the classic format (with `@INCLUDE`, `@SET`) and
-`pipeline.outputs` of the YAML format."""
+`pipeline.outputs` of the YAML format.
+
+No Python library reads the classic format, so its sections are read here; YAML goes through
+`auditor/yamlfile.py`.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """fluentd: `<match>`/`<store>` outputs (forward servers, http endpoint, remote_syslog),
-following `@include`."""
+following `@include`.
+
+No Python library reads fluentd's format, so the element tree is built here.
+"""
 
 from __future__ import annotations
 

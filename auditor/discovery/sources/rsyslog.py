@@ -1,4 +1,7 @@
-"""rsyslog: legacy `@@host:port` forwarding and RainerScript `action(type="omfwd"|"omrelp")`."""
+"""rsyslog: legacy `@@host:port` forwarding and RainerScript `action(type="omfwd"|"omrelp")`.
+
+No Python library reads rsyslog's formats, so comments, actions and legacy lines are read here.
+"""
 
 from __future__ import annotations
 
