@@ -3,6 +3,13 @@
 Built-in checks and third-party plugins are found the same way: every module named by the
 entry-point group ``v6audit.checks`` is imported, and importing it registers its checks.
 Importing a check module does no I/O.
+
+An AWS check declares its scope (``scope="region"``: every account and region;
+``scope="account"``: once per account, for account-wide services; ``"region+account"``: both)
+and is written as ``async def f(ctx, inv, scope)``: the registry wraps it in an adapter that
+fans it out over the scopes (:func:`auditor.aws.scoped.run_scoped`, imported when the check
+runs, so that loading the registry loads no AWS code), the way Cloud Custodian's resource
+managers own the listing and the policy only filters.
 """
 
 from __future__ import annotations
@@ -13,17 +20,22 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from auditor.errors import CheckLoadError
 from auditor.model import Finding, Severity
 
 if TYPE_CHECKING:
+    from auditor.aws.inventory import Inventory, Scope
     from auditor.context import CheckContext
 
 ENTRY_POINT_GROUP = "v6audit.checks"
 
 CheckFunc = Callable[["CheckContext"], AsyncIterator[Finding]]
+ScopedFunc = Callable[["CheckContext", "Inventory", "Scope"], AsyncIterator[Finding]]
+
+SCOPES = ("region", "account", "region+account")
+F = TypeVar("F", bound=Callable[..., AsyncIterator[Finding]])
 
 _ID_RE = re.compile(r"^[a-z0-9]+(\.[a-z0-9_]+)+$")
 _PERMISSION_RE = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$")
@@ -46,6 +58,7 @@ class CheckMeta:
     network: bool = False  # probes from where the auditor runs: needs net.preflight to pass
     fix_order: int = 100  # among blockers, lower is fixed first (a VPC CIDR before its subnets)
     module: str = ""
+    scope: str | None = None  # AWS checks: "region", "account" or "region+account"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +75,7 @@ class CheckMeta:
             "network": self.network,
             "fix_order": self.fix_order,
             "module": self.module,
+            "scope": self.scope,
         }
 
     @classmethod
@@ -80,13 +94,15 @@ class CheckMeta:
             network=bool(data.get("network", False)),
             fix_order=int(data.get("fix_order", 100)),
             module=data.get("module", ""),
+            scope=data.get("scope"),
         )
 
 
 @dataclass(frozen=True)
 class Check:
     meta: CheckMeta
-    func: CheckFunc
+    func: CheckFunc  # what the runner calls: ``func(ctx)``
+    declared: Callable[..., AsyncIterator[Finding]] | None = None  # as written, if wrapped
 
     @property
     def id(self) -> str:
@@ -99,7 +115,7 @@ class Registry:
 
     def add(self, check: Check) -> None:
         existing = self.checks.get(check.id)
-        if existing is not None and existing.func is not check.func:
+        if existing is not None and _source(existing) is not _source(check):
             raise CheckLoadError(
                 f"duplicate check id {check.id!r}: declared in {existing.meta.module} "
                 f"and in {check.meta.module}"
@@ -119,6 +135,25 @@ class Registry:
 REGISTRY = Registry()
 
 
+def _source(check: Check) -> Callable[..., Any]:
+    return check.declared or check.func
+
+
+def _scoped(func: ScopedFunc, scope: str) -> CheckFunc:
+    """The runner's view of a scoped AWS check: ``func(ctx, inv, scope)`` for every scope."""
+
+    async def run(ctx: CheckContext) -> AsyncIterator[Finding]:
+        from auditor.aws.scoped import run_scoped  # AWS code loads only when an AWS check runs
+
+        async for finding in run_scoped(ctx, func, scope):
+            yield finding
+
+    run.__name__ = run.__qualname__ = getattr(func, "__name__", "scoped")
+    run.__module__ = getattr(func, "__module__", "?")
+    run.__doc__ = func.__doc__
+    return run
+
+
 def _validate(meta: CheckMeta) -> None:
     where = f"check {meta.id!r} in {meta.module}"
     if not _ID_RE.match(meta.id):
@@ -132,6 +167,22 @@ def _validate(meta: CheckMeta) -> None:
             raise CheckLoadError(f"{where}: permission {perm!r} is not 'service:Action'")
     if meta.mandatory and meta.stage is not None and not meta.remediation:
         raise CheckLoadError(f"{where}: a scored check needs a remediation")
+    if meta.scope is not None and meta.scope not in SCOPES:
+        raise CheckLoadError(
+            f"{where}: scope must be one of {', '.join(SCOPES)} (or omitted), not {meta.scope!r}"
+        )
+
+
+def _positional_count(func: Callable[..., Any]) -> int | None:
+    """How many positional arguments `func` requires (None when it takes *args or is opaque)."""
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in params if p.kind in kinds and p.default is inspect.Parameter.empty)
 
 
 def check(
@@ -147,18 +198,30 @@ def check(
     references: tuple[str, ...] | list[str] = (),
     network: bool = False,
     fix_order: int = 100,
+    scope: str | None = None,
     registry: Registry | None = None,
-) -> Callable[[CheckFunc], CheckFunc]:
+) -> Callable[[F], F]:
     """Declare a check: metadata and code in one place.
 
-    The decorated function is an async generator ``async def f(ctx) -> AsyncIterator[Finding]``;
-    its docstring becomes the check's description.
+    The decorated function is an async generator ``async def f(ctx) -> AsyncIterator[Finding]``,
+    or, with `scope`, an AWS check ``async def f(ctx, inv, scope)`` run for every scope (see
+    the module docstring). Its docstring becomes the check's description. The function is
+    returned unchanged.
     """
 
-    def decorate(func: CheckFunc) -> CheckFunc:
+    def decorate(func: F) -> F:
         module = getattr(func, "__module__", "?")
         if not inspect.isasyncgenfunction(func):
             raise CheckLoadError(f"check {id!r} in {module}: must be an async generator function")
+        wanted = 1 if scope is None else 3
+        got = _positional_count(func)
+        if got is not None and got != wanted:
+            shape = "(ctx)" if scope is None else "(ctx, inv, scope)"
+            raise CheckLoadError(
+                f"check {id!r} in {module}: "
+                + (f"with scope={scope!r} " if scope is not None else "")
+                + f"the function must take {shape}, not {got} argument(s)"
+            )
         try:
             sev = Severity(severity)
         except ValueError:
@@ -179,9 +242,14 @@ def check(
             network=network,
             fix_order=fix_order,
             module=module,
+            scope=scope,
         )
         _validate(meta)
-        (REGISTRY if registry is None else registry).add(Check(meta, func))
+        if scope is None:
+            entry = Check(meta, func)
+        else:
+            entry = Check(meta, _scoped(func, scope), declared=func)
+        (REGISTRY if registry is None else registry).add(entry)
         return func
 
     return decorate

@@ -13,7 +13,6 @@ from auditor.aws.helpers import (
     capped,
     ipv6_cidrs,
     monthly_usd,
-    per_region,
     perms,
     resource,
     tag,
@@ -52,65 +51,62 @@ PUBLIC_KINDS = ("eip-associated", "eip-idle", "eni-public-ip", "nat-gateway", "l
         that have an IPv6 CIDR. Without it the function's outbound IPv6 is dropped.
     """,
     references=[REF_LAMBDA],
+    scope="region",
 )
-async def lambda_dualstack(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def lambda_dualstack(
+    ctx: CheckContext, inv: Inventory, scope: Scope
+) -> AsyncIterator[Finding]:
     """Functions attached to a VPC set `Ipv6AllowedForDualStack` and list only subnets that
     have an IPv6 CIDR."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        functions = [
-            f
-            for f in await inv.list(scope, "lambda", "list_functions")
-            if (f.get("VpcConfig") or {}).get("SubnetIds")
-        ]
-        if not functions:
-            return
-        subnets = by_key(await inv.list(scope, "ec2", "describe_subnets"), "SubnetId")
-        for fn in functions:
-            vpc = fn["VpcConfig"]
-            ids = list(vpc.get("SubnetIds") or [])
-            allowed = bool(vpc.get("Ipv6AllowedForDualStack"))
-            without = [s for s in ids if not ipv6_cidrs(subnets.get(s, {}))]
-            unknown = [s for s in ids if s not in subnets]
-            evidence: dict[str, Any] = {
-                "vpc_id": vpc.get("VpcId"),
-                "Ipv6AllowedForDualStack": allowed,
-                "subnets": ids,
-                "subnets_without_ipv6": without,
-            }
-            if unknown:
-                evidence["subnets_not_found"] = unknown
-            res = resource(scope, fn["FunctionArn"], "lambda-function", fn.get("FunctionName", ""))
-            name = fn.get("FunctionName")
-            if allowed and not without:
-                yield passed(
-                    f"Function {name} is dual-stack in {len(ids)} IPv6 subnet(s)",
-                    resource=res,
-                    evidence=evidence,
-                )
-                continue
-            problems = []
-            if not allowed:
-                problems.append("Ipv6AllowedForDualStack is off")
-            if without:
-                problems.append(f"subnet(s) {', '.join(without)} have no IPv6 CIDR")
-            evidence["expected"] = "Ipv6AllowedForDualStack = true, only subnets with IPv6"
-            yield failed(
-                f"Function {name}: {' and '.join(problems)}: its outbound IPv6 is dropped; "
-                + (
-                    "enable Ipv6AllowedForDualStack"
-                    if not without
-                    else "give those subnets IPv6 (or use others), then enable "
-                    "Ipv6AllowedForDualStack"
-                    if not allowed
-                    else "give those subnets IPv6 or use subnets that have it"
-                ),
+    functions = [
+        f
+        for f in await inv.list(scope, "lambda", "list_functions")
+        if (f.get("VpcConfig") or {}).get("SubnetIds")
+    ]
+    if not functions:
+        return
+    subnets = by_key(await inv.list(scope, "ec2", "describe_subnets"), "SubnetId")
+    for fn in functions:
+        vpc = fn["VpcConfig"]
+        ids = list(vpc.get("SubnetIds") or [])
+        allowed = bool(vpc.get("Ipv6AllowedForDualStack"))
+        without = [s for s in ids if not ipv6_cidrs(subnets.get(s, {}))]
+        unknown = [s for s in ids if s not in subnets]
+        evidence: dict[str, Any] = {
+            "vpc_id": vpc.get("VpcId"),
+            "Ipv6AllowedForDualStack": allowed,
+            "subnets": ids,
+            "subnets_without_ipv6": without,
+        }
+        if unknown:
+            evidence["subnets_not_found"] = unknown
+        res = resource(scope, fn["FunctionArn"], "lambda-function", fn.get("FunctionName", ""))
+        name = fn.get("FunctionName")
+        if allowed and not without:
+            yield passed(
+                f"Function {name} is dual-stack in {len(ids)} IPv6 subnet(s)",
                 resource=res,
                 evidence=evidence,
             )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+            continue
+        problems = []
+        if not allowed:
+            problems.append("Ipv6AllowedForDualStack is off")
+        if without:
+            problems.append(f"subnet(s) {', '.join(without)} have no IPv6 CIDR")
+        evidence["expected"] = "Ipv6AllowedForDualStack = true, only subnets with IPv6"
+        yield failed(
+            f"Function {name}: {' and '.join(problems)}: its outbound IPv6 is dropped; "
+            + (
+                "enable Ipv6AllowedForDualStack"
+                if not without
+                else "give those subnets IPv6 (or use others), then enable Ipv6AllowedForDualStack"
+                if not allowed
+                else "give those subnets IPv6 or use subnets that have it"
+            ),
+            resource=res,
+            evidence=evidence,
+        )
 
 
 def _imds_ipv6(options: dict | None) -> tuple[bool, bool]:
@@ -135,91 +131,87 @@ def _imds_ipv6(options: dict | None) -> tuple[bool, bool]:
         (credentials included) is reachable only at [fd00:ec2::254].
     """,
     references=[REF_IMDS],
+    scope="region",
 )
-async def ec2_imds_ipv6(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def ec2_imds_ipv6(ctx: CheckContext, inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
     """Running instances, and the default and latest version of every launch template, have
     `HttpProtocolIpv6: enabled` (where IMDS is on at all)."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        reservations = await inv.list(scope, "ec2", "describe_instances")
-        for reservation in reservations:
-            for inst in reservation.get("Instances") or []:
-                if (inst.get("State") or {}).get("Name") in ("terminated", "shutting-down"):
-                    continue
-                options = inst.get("MetadataOptions") or {}
-                on, v6 = _imds_ipv6(options)
-                if not on:
-                    continue
-                iid = inst["InstanceId"]
-                res = resource(scope, iid, "ec2-instance", tag(inst))
-                evidence = {
-                    "HttpProtocolIpv6": options.get("HttpProtocolIpv6", "disabled"),
-                    "HttpTokens": options.get("HttpTokens"),
-                    "instance_type": inst.get("InstanceType"),
-                    "subnet_id": inst.get("SubnetId"),
-                }
-                if v6:
-                    yield passed(
-                        f"Instance {iid} serves IMDS over IPv6", resource=res, evidence=evidence
-                    )
-                else:
-                    yield failed(
-                        f"Instance {iid} ({inst.get('InstanceType')}) serves IMDS over IPv4 only: "
-                        "on an IPv6-only subnet it cannot read its credentials; set "
-                        "HttpProtocolIpv6 enabled",
-                        resource=res,
-                        evidence=evidence,
-                    )
-        versions = await inv.list(
-            scope, "ec2", "describe_launch_template_versions", Versions=["$Default", "$Latest"]
-        )
-        templates: dict[str, list[dict]] = {}
-        for version in versions:
-            templates.setdefault(version["LaunchTemplateId"], []).append(version)
-        for lt_id, items in templates.items():
-            latest = max(v.get("VersionNumber", 0) for v in items)
-            seen: dict[int, dict] = {}
-            for v in items:
-                seen.setdefault(v.get("VersionNumber", 0), v)
-            checked = []
-            for number, v in sorted(seen.items()):
-                on, v6 = _imds_ipv6((v.get("LaunchTemplateData") or {}).get("MetadataOptions"))
-                if not on:
-                    continue
-                checked.append(
-                    {
-                        "version": number,
-                        "default": bool(v.get("DefaultVersion")),
-                        "latest": number == latest,
-                        "HttpProtocolIpv6": "enabled" if v6 else "disabled",
-                    }
-                )
-            if not checked:
+    reservations = await inv.list(scope, "ec2", "describe_instances")
+    for reservation in reservations:
+        for inst in reservation.get("Instances") or []:
+            if (inst.get("State") or {}).get("Name") in ("terminated", "shutting-down"):
                 continue
-            name = items[0].get("LaunchTemplateName", "")
-            res = resource(scope, lt_id, "launch-template", name)
-            bad = [c for c in checked if c["HttpProtocolIpv6"] != "enabled"]
-            evidence = {"versions": checked}
-            if bad:
-                which = ", ".join(
-                    f"v{c['version']} ({'default' if c['default'] else 'latest'})" for c in bad
-                )
-                yield failed(
-                    f"Launch template {lt_id} ({name}) {which} launches instances without IMDS "
-                    "over IPv6: add MetadataOptions.HttpProtocolIpv6=enabled in a new default "
-                    "version",
-                    resource=res,
-                    evidence=evidence,
+            options = inst.get("MetadataOptions") or {}
+            on, v6 = _imds_ipv6(options)
+            if not on:
+                continue
+            iid = inst["InstanceId"]
+            res = resource(scope, iid, "ec2-instance", tag(inst))
+            evidence = {
+                "HttpProtocolIpv6": options.get("HttpProtocolIpv6", "disabled"),
+                "HttpTokens": options.get("HttpTokens"),
+                "instance_type": inst.get("InstanceType"),
+                "subnet_id": inst.get("SubnetId"),
+            }
+            if v6:
+                yield passed(
+                    f"Instance {iid} serves IMDS over IPv6", resource=res, evidence=evidence
                 )
             else:
-                yield passed(
-                    f"Launch template {lt_id} ({name}) enables IMDS over IPv6",
+                yield failed(
+                    f"Instance {iid} ({inst.get('InstanceType')}) serves IMDS over IPv4 only: "
+                    "on an IPv6-only subnet it cannot read its credentials; set "
+                    "HttpProtocolIpv6 enabled",
                     resource=res,
                     evidence=evidence,
                 )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+    versions = await inv.list(
+        scope, "ec2", "describe_launch_template_versions", Versions=["$Default", "$Latest"]
+    )
+    templates: dict[str, list[dict]] = {}
+    for version in versions:
+        templates.setdefault(version["LaunchTemplateId"], []).append(version)
+    for lt_id, items in templates.items():
+        latest = max(v.get("VersionNumber", 0) for v in items)
+        seen: dict[int, dict] = {}
+        for v in items:
+            seen.setdefault(v.get("VersionNumber", 0), v)
+        checked = []
+        for number, v in sorted(seen.items()):
+            on, v6 = _imds_ipv6((v.get("LaunchTemplateData") or {}).get("MetadataOptions"))
+            if not on:
+                continue
+            checked.append(
+                {
+                    "version": number,
+                    "default": bool(v.get("DefaultVersion")),
+                    "latest": number == latest,
+                    "HttpProtocolIpv6": "enabled" if v6 else "disabled",
+                }
+            )
+        if not checked:
+            continue
+        name = items[0].get("LaunchTemplateName", "")
+        res = resource(scope, lt_id, "launch-template", name)
+        bad = [c for c in checked if c["HttpProtocolIpv6"] != "enabled"]
+        evidence = {"versions": checked}
+        if bad:
+            which = ", ".join(
+                f"v{c['version']} ({'default' if c['default'] else 'latest'})" for c in bad
+            )
+            yield failed(
+                f"Launch template {lt_id} ({name}) {which} launches instances without IMDS "
+                "over IPv6: add MetadataOptions.HttpProtocolIpv6=enabled in a new default "
+                "version",
+                resource=res,
+                evidence=evidence,
+            )
+        else:
+            yield passed(
+                f"Launch template {lt_id} ({name}) enables IMDS over IPv6",
+                resource=res,
+                evidence=evidence,
+            )
 
 
 @check(
@@ -236,62 +228,58 @@ async def ec2_imds_ipv6(ctx: CheckContext) -> AsyncIterator[Finding]:
         addresses from it (e.g. a docker ipvlan network with `--ipv6 --ip-range` on the /80).
     """,
     references=[REF_PREFIX, REF_PREFIX_BLOG],
+    scope="region",
 )
-async def ec2_eni_prefix(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def ec2_eni_prefix(ctx: CheckContext, inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
     """Network interfaces with IPv4 prefix delegation (/28) also have an IPv6 prefix (/80), so
     their containers can get IPv6 addresses."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        enis = [
-            e
-            for e in await inv.list(scope, "ec2", "describe_network_interfaces")
-            if e.get("Ipv4Prefixes")
-        ]
-        if not enis:
-            return
-        subnets = by_key(await inv.list(scope, "ec2", "describe_subnets"), "SubnetId")
-        for eni in enis:
-            v4 = [p.get("Ipv4Prefix") for p in eni.get("Ipv4Prefixes") or []]
-            v6 = [p.get("Ipv6Prefix") for p in eni.get("Ipv6Prefixes") or []]
-            subnet = subnets.get(eni.get("SubnetId", ""), {})
-            subnet_v6 = ipv6_cidrs(subnet)
-            eid = eni["NetworkInterfaceId"]
-            instance = (eni.get("Attachment") or {}).get("InstanceId")
-            evidence: dict[str, Any] = {
-                "instance_id": instance,
-                "subnet_id": eni.get("SubnetId"),
-                "subnet_ipv6": subnet_v6,
-                "ipv4_prefixes": v4,
-                "ipv6_prefixes": v6,
-            }
-            res = resource(scope, eid, "network-interface", tag(eni))
-            host = f"ENI {eid}" + (f" of {instance}" if instance else "")
-            if v6:
-                yield passed(
-                    f"{host} has IPv6 prefix {', '.join(map(str, v6))} next to IPv4 "
-                    f"{', '.join(map(str, v4))}",
-                    resource=res,
-                    evidence=evidence,
-                )
-            elif subnet_v6:
-                evidence["expected"] = f"an IPv6 /80 prefix from {subnet_v6[0]}"
-                yield failed(
-                    f"{host} delegates IPv4 {', '.join(map(str, v4))} to containers but no IPv6 "
-                    f"prefix: assign a /80 from {subnet_v6[0]} (--ipv6-prefix-count 1)",
-                    resource=res,
-                    evidence=evidence,
-                )
-            else:
-                evidence["expected"] = "an IPv6 /64 on the subnet, then an IPv6 /80 prefix"
-                yield failed(
-                    f"{host} delegates IPv4 {', '.join(map(str, v4))} to containers but no IPv6 "
-                    f"prefix, and its subnet {eni.get('SubnetId')} has no IPv6 to take one from",
-                    resource=res,
-                    evidence=evidence,
-                )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+    enis = [
+        e
+        for e in await inv.list(scope, "ec2", "describe_network_interfaces")
+        if e.get("Ipv4Prefixes")
+    ]
+    if not enis:
+        return
+    subnets = by_key(await inv.list(scope, "ec2", "describe_subnets"), "SubnetId")
+    for eni in enis:
+        v4 = [p.get("Ipv4Prefix") for p in eni.get("Ipv4Prefixes") or []]
+        v6 = [p.get("Ipv6Prefix") for p in eni.get("Ipv6Prefixes") or []]
+        subnet = subnets.get(eni.get("SubnetId", ""), {})
+        subnet_v6 = ipv6_cidrs(subnet)
+        eid = eni["NetworkInterfaceId"]
+        instance = (eni.get("Attachment") or {}).get("InstanceId")
+        evidence: dict[str, Any] = {
+            "instance_id": instance,
+            "subnet_id": eni.get("SubnetId"),
+            "subnet_ipv6": subnet_v6,
+            "ipv4_prefixes": v4,
+            "ipv6_prefixes": v6,
+        }
+        res = resource(scope, eid, "network-interface", tag(eni))
+        host = f"ENI {eid}" + (f" of {instance}" if instance else "")
+        if v6:
+            yield passed(
+                f"{host} has IPv6 prefix {', '.join(map(str, v6))} next to IPv4 "
+                f"{', '.join(map(str, v4))}",
+                resource=res,
+                evidence=evidence,
+            )
+        elif subnet_v6:
+            evidence["expected"] = f"an IPv6 /80 prefix from {subnet_v6[0]}"
+            yield failed(
+                f"{host} delegates IPv4 {', '.join(map(str, v4))} to containers but no IPv6 "
+                f"prefix: assign a /80 from {subnet_v6[0]} (--ipv6-prefix-count 1)",
+                resource=res,
+                evidence=evidence,
+            )
+        else:
+            evidence["expected"] = "an IPv6 /64 on the subnet, then an IPv6 /80 prefix"
+            yield failed(
+                f"{host} delegates IPv4 {', '.join(map(str, v4))} to containers but no IPv6 "
+                f"prefix, and its subnet {eni.get('SubnetId')} has no IPv6 to take one from",
+                resource=res,
+                evidence=evidence,
+            )
 
 
 def _lb_key_from_arn(arn: str) -> str:
@@ -413,48 +401,44 @@ def count_public_ipv4(
         public IPv4 costs $0.005 an hour (about $3.65 a month).
     """,
     references=[REF_PRICING],
+    scope="region",
 )
-async def eip_public_ipv4(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def eip_public_ipv4(
+    ctx: CheckContext, inv: Inventory, scope: Scope
+) -> AsyncIterator[Finding]:
     """Counts every public IPv4 address of each account and region, once, by kind: Elastic IPs
     associated and idle, public IPs on network interfaces, NAT gateways and load balancers
     (one per zone where their interfaces are not visible), priced at $0.005 per hour each."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        addresses = await inv.list(scope, "ec2", "describe_addresses")
-        enis = await inv.list(scope, "ec2", "describe_network_interfaces")
-        nats = await inv.list(scope, "ec2", "describe_nat_gateways")
-        lbs = await inv.list(scope, "elbv2", "describe_load_balancers")
-        classic = await inv.list(scope, "elb", "describe_load_balancers")
-        counts, found, estimates = count_public_ipv4(addresses, enis, nats, lbs, classic)
-        by_kind = {k: counts[k] for k in PUBLIC_KINDS if counts.get(k)}
-        total = sum(by_kind.values())
-        idle = [f for f in found if f["kind"] == "eip-idle"]
-        evidence: dict[str, Any] = {
-            "public_ipv4": by_kind,
-            "count": total,
-            "hourly_usd_each": PUBLIC_IPV4_HOURLY_USD,
-            "monthly_usd": monthly_usd(total),
-            "idle_eips": [{"allocation_id": f["resource"], "ip": f["ip"]} for f in idle],
-            "addresses": capped(found, 200),
-            "estimated": estimates,
-        }
-        res = scope.resource()
-        if not total:
-            yield passed(
-                f"No public IPv4 addresses in {scope.where}", resource=res, evidence=evidence
-            )
-            return
-        breakdown = ", ".join(f"{n} {k}" for k, n in by_kind.items())
-        message = (
-            f"{total} public IPv4 address(es) in {scope.where} cost "
-            f"${monthly_usd(total):.2f} a month ({breakdown})"
+    addresses = await inv.list(scope, "ec2", "describe_addresses")
+    enis = await inv.list(scope, "ec2", "describe_network_interfaces")
+    nats = await inv.list(scope, "ec2", "describe_nat_gateways")
+    lbs = await inv.list(scope, "elbv2", "describe_load_balancers")
+    classic = await inv.list(scope, "elb", "describe_load_balancers")
+    counts, found, estimates = count_public_ipv4(addresses, enis, nats, lbs, classic)
+    by_kind = {k: counts[k] for k in PUBLIC_KINDS if counts.get(k)}
+    total = sum(by_kind.values())
+    idle = [f for f in found if f["kind"] == "eip-idle"]
+    evidence: dict[str, Any] = {
+        "public_ipv4": by_kind,
+        "count": total,
+        "hourly_usd_each": PUBLIC_IPV4_HOURLY_USD,
+        "monthly_usd": monthly_usd(total),
+        "idle_eips": [{"allocation_id": f["resource"], "ip": f["ip"]} for f in idle],
+        "addresses": capped(found, 200),
+        "estimated": estimates,
+    }
+    res = scope.resource()
+    if not total:
+        yield passed(f"No public IPv4 addresses in {scope.where}", resource=res, evidence=evidence)
+        return
+    breakdown = ", ".join(f"{n} {k}" for k, n in by_kind.items())
+    message = (
+        f"{total} public IPv4 address(es) in {scope.where} cost "
+        f"${monthly_usd(total):.2f} a month ({breakdown})"
+    )
+    if idle:
+        message += (
+            f"; {len(idle)} idle Elastic IP(s) are pure waste "
+            f"(${monthly_usd(len(idle)):.2f} a month): release them"
         )
-        if idle:
-            message += (
-                f"; {len(idle)} idle Elastic IP(s) are pure waste "
-                f"(${monthly_usd(len(idle)):.2f} a month): release them"
-            )
-        yield failed(message, resource=res, evidence=evidence)
-
-    async for finding in per_region(ctx, body):
-        yield finding
+    yield failed(message, resource=res, evidence=evidence)

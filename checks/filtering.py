@@ -9,17 +9,14 @@ from typing import Any
 
 from auditor.aws.errors import AwsError
 from auditor.aws.helpers import (
-    each_scope,
     network,
-    per_account,
-    per_region,
     perms,
     resource,
-    scope_error,
     tag,
 )
 from auditor.aws.inventory import GLOBAL, Inventory, Scope
 from auditor.aws.parity import ANY_V4, ANY_V6, acl_parity, sg_parity
+from auditor.aws.scoped import scope_error
 from auditor.context import CheckContext
 from auditor.model import Finding, Resource, failed, passed, warned
 from auditor.registry import check
@@ -90,55 +87,53 @@ def _nacl_gap(subject: str, gap: Any) -> str:
         network. Rules referencing security groups already cover both families.
     """,
     references=[REF_SG],
+    scope="region",
 )
-async def sg_parity_check(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def sg_parity_check(
+    ctx: CheckContext, inv: Inventory, scope: Scope
+) -> AsyncIterator[Finding]:
     """Compares each security group's IPv4 rules with its IPv6 rules, per direction, by
     protocol and port range (all-traffic only by all-traffic; ICMP by ICMPv6 meaning; prefix
     lists by address family). `0.0.0.0/0` needs exactly `::/0`; other IPv4 ranges are a warning
     asking for a human mapping; referenced groups need no counterpart."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        groups = await inv.list(scope, "ec2", "describe_security_groups")
-        used_lists = {
-            pl.get("PrefixListId")
-            for g in groups
-            for key in ("IpPermissions", "IpPermissionsEgress")
-            for perm in g.get(key) or []
-            for pl in perm.get("PrefixListIds") or []
+    groups = await inv.list(scope, "ec2", "describe_security_groups")
+    used_lists = {
+        pl.get("PrefixListId")
+        for g in groups
+        for key in ("IpPermissions", "IpPermissionsEgress")
+        for perm in g.get(key) or []
+        for pl in perm.get("PrefixListIds") or []
+    }
+    families: dict[str, str] = {}
+    if used_lists:
+        lists = await inv.list(scope, "ec2", "describe_managed_prefix_lists")
+        families = {p["PrefixListId"]: p.get("AddressFamily", "") for p in lists}
+    for group in groups:
+        result = sg_parity(group, families)
+        gid = group["GroupId"]
+        name = group.get("GroupName", "")
+        res = resource(scope, gid, "security-group", name or tag(group))
+        evidence: dict[str, Any] = {
+            "vpc_id": group.get("VpcId"),
+            "group_name": name,
+            "rules_ipv4": result.rules_v4,
+            "rules_ipv6": result.rules_v6,
+            "missing": [g.to_dict() for g in result.missing[:EVIDENCE_LIMIT]],
+            "needs_mapping": [g.to_dict() for g in result.needs_mapping[:EVIDENCE_LIMIT]],
         }
-        families: dict[str, str] = {}
-        if used_lists:
-            lists = await inv.list(scope, "ec2", "describe_managed_prefix_lists")
-            families = {p["PrefixListId"]: p.get("AddressFamily", "") for p in lists}
-        for group in groups:
-            result = sg_parity(group, families)
-            gid = group["GroupId"]
-            name = group.get("GroupName", "")
-            res = resource(scope, gid, "security-group", name or tag(group))
-            evidence: dict[str, Any] = {
-                "vpc_id": group.get("VpcId"),
-                "group_name": name,
-                "rules_ipv4": result.rules_v4,
-                "rules_ipv6": result.rules_v6,
-                "missing": [g.to_dict() for g in result.missing[:EVIDENCE_LIMIT]],
-                "needs_mapping": [g.to_dict() for g in result.needs_mapping[:EVIDENCE_LIMIT]],
-            }
-            if result.assumed_mapped:
-                evidence["mapped_to_specific_ipv6"] = result.assumed_mapped[:EVIDENCE_LIMIT]
-            if result.no_equivalent:
-                evidence["no_icmpv6_equivalent"] = result.no_equivalent[:EVIDENCE_LIMIT]
-            yield _parity_verdict(
-                f"Security group {gid} ({name})",
-                res,
-                evidence,
-                gaps=result.missing,
-                describe_gap=_sg_gap,
-                needs_mapping=result.needs_mapping,
-                ok_text="has an IPv6 counterpart for every IPv4 rule",
-            )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+        if result.assumed_mapped:
+            evidence["mapped_to_specific_ipv6"] = result.assumed_mapped[:EVIDENCE_LIMIT]
+        if result.no_equivalent:
+            evidence["no_icmpv6_equivalent"] = result.no_equivalent[:EVIDENCE_LIMIT]
+        yield _parity_verdict(
+            f"Security group {gid} ({name})",
+            res,
+            evidence,
+            gaps=result.missing,
+            describe_gap=_sg_gap,
+            needs_mapping=result.needs_mapping,
+            ok_text="has an IPv6 counterpart for every IPv4 rule",
+        )
 
 
 # --- network ACLs ------------------------------------------------------------------------------
@@ -159,44 +154,40 @@ async def sg_parity_check(ctx: CheckContext) -> AsyncIterator[Finding]:
         one, IPv6 falls to the implicit deny, or slips past an IPv4-only deny.
     """,
     references=[REF_NACL],
+    scope="region",
 )
-async def nacl_parity_check(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def nacl_parity_check(
+    ctx: CheckContext, inv: Inventory, scope: Scope
+) -> AsyncIterator[Finding]:
     """Evaluates each network ACL for both families the way the VPC does (lowest rule number
     first, then the implicit deny) for traffic from/to any address and reports every protocol
     and port range where IPv6 is decided differently from IPv4: a missing counterpart, one in
     the wrong order, or an IPv6 entry allowing what IPv4 denies. Entries for specific IPv4
     ranges are a warning asking for a human mapping."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        for acl in await inv.list(scope, "ec2", "describe_network_acls"):
-            result = acl_parity(acl.get("Entries") or [])
-            aid = acl["NetworkAclId"]
-            res = resource(scope, aid, "network-acl", tag(acl))
-            subnets = [
-                a.get("SubnetId") for a in acl.get("Associations") or [] if a.get("SubnetId")
-            ]
-            evidence: dict[str, Any] = {
-                "vpc_id": acl.get("VpcId"),
-                "default": bool(acl.get("IsDefault")),
-                "subnets": subnets[:EVIDENCE_LIMIT],
-                "gaps": [g.to_dict() for g in result.gaps[:EVIDENCE_LIMIT]],
-                "needs_mapping": [g.to_dict() for g in result.needs_mapping[:EVIDENCE_LIMIT]],
-                "entries": {k: v[:EVIDENCE_LIMIT] for k, v in result.entries.items()},
-            }
-            if result.assumed_mapped:
-                evidence["mapped_to_specific_ipv6"] = result.assumed_mapped[:EVIDENCE_LIMIT]
-            yield _parity_verdict(
-                f"Network ACL {aid}",
-                res,
-                evidence,
-                gaps=result.gaps,
-                describe_gap=_nacl_gap,
-                needs_mapping=result.needs_mapping,
-                ok_text="decides IPv6 like IPv4 for every protocol and port",
-            )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+    for acl in await inv.list(scope, "ec2", "describe_network_acls"):
+        result = acl_parity(acl.get("Entries") or [])
+        aid = acl["NetworkAclId"]
+        res = resource(scope, aid, "network-acl", tag(acl))
+        subnets = [a.get("SubnetId") for a in acl.get("Associations") or [] if a.get("SubnetId")]
+        evidence: dict[str, Any] = {
+            "vpc_id": acl.get("VpcId"),
+            "default": bool(acl.get("IsDefault")),
+            "subnets": subnets[:EVIDENCE_LIMIT],
+            "gaps": [g.to_dict() for g in result.gaps[:EVIDENCE_LIMIT]],
+            "needs_mapping": [g.to_dict() for g in result.needs_mapping[:EVIDENCE_LIMIT]],
+            "entries": {k: v[:EVIDENCE_LIMIT] for k, v in result.entries.items()},
+        }
+        if result.assumed_mapped:
+            evidence["mapped_to_specific_ipv6"] = result.assumed_mapped[:EVIDENCE_LIMIT]
+        yield _parity_verdict(
+            f"Network ACL {aid}",
+            res,
+            evidence,
+            gaps=result.gaps,
+            describe_gap=_nacl_gap,
+            needs_mapping=result.needs_mapping,
+            ok_text="decides IPv6 like IPv4 for every protocol and port",
+        )
 
 
 # --- WAF ---------------------------------------------------------------------------------------
@@ -336,21 +327,16 @@ async def _waf_acls(
         an allow list without it locks IPv6 users out.
     """,
     references=[REF_WAF],
+    scope="region+account",
 )
-async def waf_ipset_parity(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def waf_ipset_parity(
+    ctx: CheckContext, inv: Inventory, scope: Scope
+) -> AsyncIterator[Finding]:
     """Each web ACL rule (regional ACLs in every region, CloudFront ACLs once per account, and
     the rules of the customer rule groups they reference) that matches an IPv4 IP set also
     matches an IPv6 IP set."""
-
-    async def regional(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        async for finding in _waf_acls(ctx, inv, scope, "REGIONAL"):
-            yield finding
-
-    async def cloudfront(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        async for finding in _waf_acls(ctx, inv, scope, "CLOUDFRONT"):
-            yield finding
-
-    async for finding in each_scope(ctx, regional=regional, account_wide=cloudfront):
+    waf_scope = "CLOUDFRONT" if scope.is_global else "REGIONAL"
+    async for finding in _waf_acls(ctx, inv, scope, waf_scope):
         yield finding
 
 
@@ -430,63 +416,60 @@ def _bucket_region(location: dict | None) -> str:
         deny.
     """,
     references=[REF_S3],
+    scope="account",
 )
-async def s3_policy_sourceip(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def s3_policy_sourceip(
+    ctx: CheckContext, inv: Inventory, scope: Scope
+) -> AsyncIterator[Finding]:
     """Bucket policy statements (buckets in the scanned regions) whose `aws:SourceIp`
     condition lists IPv4 ranges also list IPv6 ranges."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        for bucket in await inv.list(scope, "s3", "list_buckets"):
-            name = bucket["Name"]
-            arn = f"arn:aws:s3:::{name}"
-            try:
-                region = bucket.get("BucketRegion") or _bucket_region(
-                    await inv.get(scope, "s3", "get_bucket_location", Bucket=name)
-                )
-                res = resource(scope, arn, "s3-bucket", name, region=region)
-                if region not in inv.regions:
-                    continue
-                answer = await inv.get(
-                    scope,
-                    "s3",
-                    "get_bucket_policy",
-                    Bucket=name,
-                    missing_ok=("NoSuchBucketPolicy",),
-                )
-            except AwsError as exc:
-                yield scope_error(ctx, exc, scope, on=resource(scope, arn, "s3-bucket", name))
+    for bucket in await inv.list(scope, "s3", "list_buckets"):
+        name = bucket["Name"]
+        arn = f"arn:aws:s3:::{name}"
+        try:
+            region = bucket.get("BucketRegion") or _bucket_region(
+                await inv.get(scope, "s3", "get_bucket_location", Bucket=name)
+            )
+            res = resource(scope, arn, "s3-bucket", name, region=region)
+            if region not in inv.regions:
                 continue
-            if not answer or not answer.get("Policy"):
-                continue
-            try:
-                policy = json.loads(answer["Policy"])
-            except (TypeError, ValueError) as exc:
-                yield failed(
-                    f"Bucket {name}: its policy is not valid JSON ({exc}); "
-                    "cannot check aws:SourceIp",
-                    resource=res,
-                    evidence={"error": "invalid policy JSON"},
-                )
-                continue
-            gaps, using = source_ip_gaps(policy if isinstance(policy, dict) else {})
-            if not using:
-                continue
-            evidence = {"conditions": using, "gaps": gaps}
-            if gaps:
-                gap = gaps[0]
-                yield failed(
-                    f"Bucket {name}: statement {gap['statement']} ({gap['effect']}, "
-                    f"{gap['operator']}) limits aws:SourceIp to IPv4 {', '.join(gap['ipv4'])}: "
-                    f"{gap['consequence']}; {gap['expected']}{_more(gaps)}",
-                    resource=res,
-                    evidence=evidence,
-                )
-            else:
-                yield passed(
-                    f"Bucket {name}: every aws:SourceIp condition lists IPv6 ranges too",
-                    resource=res,
-                    evidence=evidence,
-                )
-
-    async for finding in per_account(ctx, body):
-        yield finding
+            answer = await inv.get(
+                scope,
+                "s3",
+                "get_bucket_policy",
+                Bucket=name,
+                missing_ok=("NoSuchBucketPolicy",),
+            )
+        except AwsError as exc:
+            yield scope_error(ctx, exc, scope, on=resource(scope, arn, "s3-bucket", name))
+            continue
+        if not answer or not answer.get("Policy"):
+            continue
+        try:
+            policy = json.loads(answer["Policy"])
+        except (TypeError, ValueError) as exc:
+            yield failed(
+                f"Bucket {name}: its policy is not valid JSON ({exc}); cannot check aws:SourceIp",
+                resource=res,
+                evidence={"error": "invalid policy JSON"},
+            )
+            continue
+        gaps, using = source_ip_gaps(policy if isinstance(policy, dict) else {})
+        if not using:
+            continue
+        evidence = {"conditions": using, "gaps": gaps}
+        if gaps:
+            gap = gaps[0]
+            yield failed(
+                f"Bucket {name}: statement {gap['statement']} ({gap['effect']}, "
+                f"{gap['operator']}) limits aws:SourceIp to IPv4 {', '.join(gap['ipv4'])}: "
+                f"{gap['consequence']}; {gap['expected']}{_more(gaps)}",
+                resource=res,
+                evidence=evidence,
+            )
+        else:
+            yield passed(
+                f"Bucket {name}: every aws:SourceIp condition lists IPv6 ranges too",
+                resource=res,
+                evidence=evidence,
+            )

@@ -14,7 +14,6 @@ from auditor.aws.helpers import (
     ipv6_blocks,
     ipv6_cidrs,
     network,
-    per_region,
     perms,
     resource,
     route_destination,
@@ -72,36 +71,32 @@ def _subnet_label(subnet: dict) -> str:
         your IPAM or BYOIP pool. Nothing else in the VPC can have IPv6 until this is done.
     """,
     references=[REF_VPC_IPV6],
+    scope="region",
 )
-async def vpc_ipv6_cidr(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def vpc_ipv6_cidr(ctx: CheckContext, inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
     """Each VPC has an associated IPv6 CIDR block (Amazon-provided, IPAM or BYOIP)."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        for vpc in await inv.list(scope, "ec2", "describe_vpcs"):
-            v4 = ipv4_cidrs(vpc)
-            blocks = [
-                {"cidr": b.get("Ipv6CidrBlock"), "pool": b.get("Ipv6Pool", "")}
-                for b in ipv6_blocks(vpc)
-            ]
-            evidence: dict[str, Any] = {"ipv4_cidrs": v4, "ipv6_cidrs": blocks}
-            res = _vpc_resource(scope, vpc)
-            if blocks:
-                yield passed(
-                    f"VPC {vpc['VpcId']} has IPv6 {', '.join(b['cidr'] for b in blocks)}",
-                    resource=res,
-                    evidence=evidence,
-                )
-            else:
-                evidence["expected"] = "an associated IPv6 /56 (Amazon-provided, IPAM or BYOIP)"
-                yield failed(
-                    f"VPC {vpc['VpcId']} ({', '.join(v4)}) has no IPv6 CIDR: associate an "
-                    "Amazon-provided /56 before its subnets can get /64s",
-                    resource=res,
-                    evidence=evidence,
-                )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+    for vpc in await inv.list(scope, "ec2", "describe_vpcs"):
+        v4 = ipv4_cidrs(vpc)
+        blocks = [
+            {"cidr": b.get("Ipv6CidrBlock"), "pool": b.get("Ipv6Pool", "")}
+            for b in ipv6_blocks(vpc)
+        ]
+        evidence: dict[str, Any] = {"ipv4_cidrs": v4, "ipv6_cidrs": blocks}
+        res = _vpc_resource(scope, vpc)
+        if blocks:
+            yield passed(
+                f"VPC {vpc['VpcId']} has IPv6 {', '.join(b['cidr'] for b in blocks)}",
+                resource=res,
+                evidence=evidence,
+            )
+        else:
+            evidence["expected"] = "an associated IPv6 /56 (Amazon-provided, IPAM or BYOIP)"
+            yield failed(
+                f"VPC {vpc['VpcId']} ({', '.join(v4)}) has no IPv6 CIDR: associate an "
+                "Amazon-provided /56 before its subnets can get /64s",
+                resource=res,
+                evidence=evidence,
+            )
 
 
 _RFC1918 = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
@@ -140,45 +135,43 @@ def classify_ipv4(cidr: str) -> tuple[str, str]:
         (BYOIP), document it. The IPv6 plan is simpler: a /56 per VPC, a /64 per subnet.
     """,
     references=[REF_TAXONOMY],
+    scope="region",
 )
-async def vpc_address_plan(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def vpc_address_plan(
+    ctx: CheckContext, inv: Inventory, scope: Scope
+) -> AsyncIterator[Finding]:
     """Classifies each VPC's IPv4 CIDRs (RFC 1918, RFC 6598, public, special-purpose) and
     lists its IPv6 blocks and their pools; public or special-purpose space is a warning."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        for vpc in await inv.list(scope, "ec2", "describe_vpcs"):
-            classes = []
-            for cidr in ipv4_cidrs(vpc):
-                cls, note = classify_ipv4(cidr)
-                classes.append({"cidr": cidr, "class": cls, "note": note})
-            v6 = [
-                {
-                    "cidr": b.get("Ipv6CidrBlock"),
-                    "pool": b.get("Ipv6Pool", ""),
-                    "source": "amazon" if b.get("Ipv6Pool", "Amazon") == "Amazon" else "ipam/byoip",
-                }
-                for b in ipv6_blocks(vpc)
-            ]
-            evidence = {"ipv4": classes, "ipv6": v6}
-            odd = [c for c in classes if c["class"] in ("public", "reserved", "invalid")]
-            res = _vpc_resource(scope, vpc)
-            summary = ", ".join(f"{c['cidr']} ({c['class']})" for c in classes)
-            if odd:
-                yield warned(
-                    f"VPC {vpc['VpcId']} uses {odd[0]['cidr']}: {odd[0]['note']}",
-                    resource=res,
-                    evidence=evidence,
-                )
-            else:
-                yield info(
-                    f"VPC {vpc['VpcId']} IPv4 plan: {summary}"
-                    + (f"; IPv6 {', '.join(str(b['cidr']) for b in v6)}" if v6 else "; no IPv6"),
-                    resource=res,
-                    evidence=evidence,
-                )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+    for vpc in await inv.list(scope, "ec2", "describe_vpcs"):
+        classes = []
+        for cidr in ipv4_cidrs(vpc):
+            cls, note = classify_ipv4(cidr)
+            classes.append({"cidr": cidr, "class": cls, "note": note})
+        v6 = [
+            {
+                "cidr": b.get("Ipv6CidrBlock"),
+                "pool": b.get("Ipv6Pool", ""),
+                "source": "amazon" if b.get("Ipv6Pool", "Amazon") == "Amazon" else "ipam/byoip",
+            }
+            for b in ipv6_blocks(vpc)
+        ]
+        evidence = {"ipv4": classes, "ipv6": v6}
+        odd = [c for c in classes if c["class"] in ("public", "reserved", "invalid")]
+        res = _vpc_resource(scope, vpc)
+        summary = ", ".join(f"{c['cidr']} ({c['class']})" for c in classes)
+        if odd:
+            yield warned(
+                f"VPC {vpc['VpcId']} uses {odd[0]['cidr']}: {odd[0]['note']}",
+                resource=res,
+                evidence=evidence,
+            )
+        else:
+            yield info(
+                f"VPC {vpc['VpcId']} IPv4 plan: {summary}"
+                + (f"; IPv6 {', '.join(str(b['cidr']) for b in v6)}" if v6 else "; no IPv6"),
+                resource=res,
+                evidence=evidence,
+            )
 
 
 # --- subnets -----------------------------------------------------------------------------------
@@ -212,57 +205,55 @@ def _free_64(vpc: dict | None, subnets: list[dict]) -> str | None:
         --subnet-id SUBNET --ipv6-cidr-block PREFIX::/64`. The VPC needs an IPv6 block first.
     """,
     references=[REF_VPC_IPV6, REF_SUBNETS],
+    scope="region",
 )
-async def subnet_ipv6_cidr(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def subnet_ipv6_cidr(
+    ctx: CheckContext, inv: Inventory, scope: Scope
+) -> AsyncIterator[Finding]:
     """Each subnet has an associated IPv6 /64; a failing subnet gets a free /64 of its VPC
     suggested."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        subnets = await inv.list(scope, "ec2", "describe_subnets")
-        vpcs = by_key(await inv.list(scope, "ec2", "describe_vpcs"), "VpcId")
-        per_vpc: dict[str, list[dict]] = {}
-        for s in subnets:
-            per_vpc.setdefault(s.get("VpcId", ""), []).append(s)
-        for subnet in subnets:
-            v6 = ipv6_cidrs(subnet)
-            res = _subnet_resource(scope, subnet)
-            evidence: dict[str, Any] = {
-                "vpc_id": subnet.get("VpcId"),
-                "ipv4_cidr": subnet.get("CidrBlock"),
-                "ipv6_cidrs": v6,
-            }
-            if v6:
-                yield passed(
-                    f"Subnet {subnet['SubnetId']} has IPv6 {', '.join(v6)}",
-                    resource=res,
-                    evidence=evidence,
-                )
-                continue
-            vpc = vpcs.get(subnet.get("VpcId", ""))
-            vpc_v6 = ipv6_cidrs(vpc) if vpc else []
-            evidence["vpc_ipv6_cidrs"] = vpc_v6
-            if not vpc_v6:
-                evidence["expected"] = "an IPv6 /64, after the VPC gets its IPv6 /56"
-                yield failed(
-                    f"Subnet {_subnet_label(subnet)} has no IPv6 CIDR, and its VPC "
-                    f"{subnet.get('VpcId')} has none to give: associate a /56 with the VPC, "
-                    "then a /64 with the subnet",
-                    resource=res,
-                    evidence=evidence,
-                )
-                continue
-            suggestion = _free_64(vpc, per_vpc.get(subnet.get("VpcId", ""), []))
-            evidence["expected"] = suggestion or "a free /64 of the VPC's IPv6 block"
-            yield failed(
-                f"Subnet {_subnet_label(subnet)} has no IPv6 CIDR: associate "
-                f"{suggestion or 'a free /64'} from VPC {subnet.get('VpcId')}'s "
-                f"{', '.join(vpc_v6)}",
+    subnets = await inv.list(scope, "ec2", "describe_subnets")
+    vpcs = by_key(await inv.list(scope, "ec2", "describe_vpcs"), "VpcId")
+    per_vpc: dict[str, list[dict]] = {}
+    for s in subnets:
+        per_vpc.setdefault(s.get("VpcId", ""), []).append(s)
+    for subnet in subnets:
+        v6 = ipv6_cidrs(subnet)
+        res = _subnet_resource(scope, subnet)
+        evidence: dict[str, Any] = {
+            "vpc_id": subnet.get("VpcId"),
+            "ipv4_cidr": subnet.get("CidrBlock"),
+            "ipv6_cidrs": v6,
+        }
+        if v6:
+            yield passed(
+                f"Subnet {subnet['SubnetId']} has IPv6 {', '.join(v6)}",
                 resource=res,
                 evidence=evidence,
             )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+            continue
+        vpc = vpcs.get(subnet.get("VpcId", ""))
+        vpc_v6 = ipv6_cidrs(vpc) if vpc else []
+        evidence["vpc_ipv6_cidrs"] = vpc_v6
+        if not vpc_v6:
+            evidence["expected"] = "an IPv6 /64, after the VPC gets its IPv6 /56"
+            yield failed(
+                f"Subnet {_subnet_label(subnet)} has no IPv6 CIDR, and its VPC "
+                f"{subnet.get('VpcId')} has none to give: associate a /56 with the VPC, "
+                "then a /64 with the subnet",
+                resource=res,
+                evidence=evidence,
+            )
+            continue
+        suggestion = _free_64(vpc, per_vpc.get(subnet.get("VpcId", ""), []))
+        evidence["expected"] = suggestion or "a free /64 of the VPC's IPv6 block"
+        yield failed(
+            f"Subnet {_subnet_label(subnet)} has no IPv6 CIDR: associate "
+            f"{suggestion or 'a free /64'} from VPC {subnet.get('VpcId')}'s "
+            f"{', '.join(vpc_v6)}",
+            resource=res,
+            evidence=evidence,
+        )
 
 
 @check(
@@ -278,37 +269,35 @@ async def subnet_ipv6_cidr(ctx: CheckContext) -> AsyncIterator[Finding]:
         so instances and ENIs launched there get an IPv6 address without asking.
     """,
     references=[REF_VPC_IPV6],
+    scope="region",
 )
-async def subnet_assign_ipv6(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def subnet_assign_ipv6(
+    ctx: CheckContext, inv: Inventory, scope: Scope
+) -> AsyncIterator[Finding]:
     """Subnets that have an IPv6 CIDR set `AssignIpv6AddressOnCreation`."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        for subnet in await inv.list(scope, "ec2", "describe_subnets"):
-            v6 = ipv6_cidrs(subnet)
-            if not v6:
-                continue
-            res = _subnet_resource(scope, subnet)
-            evidence = {
-                "ipv6_cidrs": v6,
-                "AssignIpv6AddressOnCreation": bool(subnet.get("AssignIpv6AddressOnCreation")),
-                "Ipv6Native": bool(subnet.get("Ipv6Native")),
-            }
-            if subnet.get("AssignIpv6AddressOnCreation"):
-                yield passed(
-                    f"Subnet {subnet['SubnetId']} assigns IPv6 addresses on launch",
-                    resource=res,
-                    evidence=evidence,
-                )
-            else:
-                yield failed(
-                    f"Subnet {_subnet_label(subnet)} has IPv6 {v6[0]} but does not assign IPv6 "
-                    "addresses on launch: enable AssignIpv6AddressOnCreation",
-                    resource=res,
-                    evidence=evidence,
-                )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+    for subnet in await inv.list(scope, "ec2", "describe_subnets"):
+        v6 = ipv6_cidrs(subnet)
+        if not v6:
+            continue
+        res = _subnet_resource(scope, subnet)
+        evidence = {
+            "ipv6_cidrs": v6,
+            "AssignIpv6AddressOnCreation": bool(subnet.get("AssignIpv6AddressOnCreation")),
+            "Ipv6Native": bool(subnet.get("Ipv6Native")),
+        }
+        if subnet.get("AssignIpv6AddressOnCreation"):
+            yield passed(
+                f"Subnet {subnet['SubnetId']} assigns IPv6 addresses on launch",
+                resource=res,
+                evidence=evidence,
+            )
+        else:
+            yield failed(
+                f"Subnet {_subnet_label(subnet)} has IPv6 {v6[0]} but does not assign IPv6 "
+                "addresses on launch: enable AssignIpv6AddressOnCreation",
+                resource=res,
+                evidence=evidence,
+            )
 
 
 def _nat64_route(table: dict | None) -> tuple[dict | None, dict | None]:
@@ -341,80 +330,76 @@ def _nat64_route(table: dict | None) -> tuple[dict | None, dict | None]:
         forwards: connections hang instead of failing.
     """,
     references=[REF_DNS64, REF_PATH],
+    scope="region",
 )
-async def subnet_dns64(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def subnet_dns64(ctx: CheckContext, inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
     """IPv6-only subnets (and any subnet with DNS64 on) have both `EnableDns64` and an active
     `64:ff9b::/96` route to a NAT gateway in the route table the subnet uses."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        subnets = await inv.list(scope, "ec2", "describe_subnets")
-        tables = await inv.list(scope, "ec2", "describe_route_tables")
-        explicit, main = subnet_route_tables(tables)
-        for subnet in subnets:
-            v6_only = bool(subnet.get("Ipv6Native"))
-            dns64 = subnet.get("EnableDns64") is True
-            if not v6_only and not dns64:
-                continue
-            table = route_table_of(subnet, explicit, main)
-            route, other = _nat64_route(table)
-            rtb = table.get("RouteTableId") if table else None
-            evidence: dict[str, Any] = {
-                "Ipv6Native": v6_only,
-                "EnableDns64": dns64,
-                "route_table_id": rtb,
-                "nat64_route": (
-                    {"destination": NAT64_WKP, "target": route_target(route)} if route else None
-                ),
+    subnets = await inv.list(scope, "ec2", "describe_subnets")
+    tables = await inv.list(scope, "ec2", "describe_route_tables")
+    explicit, main = subnet_route_tables(tables)
+    for subnet in subnets:
+        v6_only = bool(subnet.get("Ipv6Native"))
+        dns64 = subnet.get("EnableDns64") is True
+        if not v6_only and not dns64:
+            continue
+        table = route_table_of(subnet, explicit, main)
+        route, other = _nat64_route(table)
+        rtb = table.get("RouteTableId") if table else None
+        evidence: dict[str, Any] = {
+            "Ipv6Native": v6_only,
+            "EnableDns64": dns64,
+            "route_table_id": rtb,
+            "nat64_route": (
+                {"destination": NAT64_WKP, "target": route_target(route)} if route else None
+            ),
+        }
+        if other is not None:
+            evidence["other_nat64_route"] = {
+                "destination": NAT64_WKP,
+                "target": route_target(other),
+                "state": other.get("State", "active"),
             }
-            if other is not None:
-                evidence["other_nat64_route"] = {
-                    "destination": NAT64_WKP,
-                    "target": route_target(other),
-                    "state": other.get("State", "active"),
-                }
-            res = _subnet_resource(scope, subnet)
-            kind = "IPv6-only subnet" if v6_only else "Subnet"
-            if dns64 and route:
-                yield passed(
-                    f"{kind} {subnet['SubnetId']} has DNS64 and {NAT64_WKP} → "
-                    f"{route['NatGatewayId']} in {rtb}",
-                    resource=res,
-                    evidence=evidence,
-                )
-            elif not dns64:
-                evidence["expected"] = "EnableDns64 = true"
-                yield failed(
-                    f"{kind} {_subnet_label(subnet)} has DNS64 off: IPv4-only destinations get "
-                    "no AAAA and are unreachable; enable DNS64"
-                    + ("" if route else f" and route {NAT64_WKP} to a NAT gateway in {rtb}"),
-                    resource=res,
-                    evidence=evidence,
-                )
-            elif other is not None and other.get("TransitGatewayId") and active(other):
-                yield warned(
-                    f"{kind} {subnet['SubnetId']} sends {NAT64_WKP} to {route_target(other)}: "
-                    "NAT64 is centralised behind the transit gateway; verify a NAT gateway "
-                    "translates there",
-                    resource=res,
-                    evidence=evidence,
-                )
-            else:
-                evidence["expected"] = f"route {NAT64_WKP} → a NAT gateway (nat-…) in {rtb}"
-                why = (
-                    f"its {NAT64_WKP} route goes to {route_target(other)} "
-                    f"({other.get('State', 'active')}), not a NAT gateway"
-                    if other is not None
-                    else f"route table {rtb} has no {NAT64_WKP} route to a NAT gateway"
-                )
-                yield failed(
-                    f"{kind} {_subnet_label(subnet)} has DNS64 on but {why}: connections to "
-                    f"synthesized addresses hang; add {NAT64_WKP} → a NAT gateway",
-                    resource=res,
-                    evidence=evidence,
-                )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+        res = _subnet_resource(scope, subnet)
+        kind = "IPv6-only subnet" if v6_only else "Subnet"
+        if dns64 and route:
+            yield passed(
+                f"{kind} {subnet['SubnetId']} has DNS64 and {NAT64_WKP} → "
+                f"{route['NatGatewayId']} in {rtb}",
+                resource=res,
+                evidence=evidence,
+            )
+        elif not dns64:
+            evidence["expected"] = "EnableDns64 = true"
+            yield failed(
+                f"{kind} {_subnet_label(subnet)} has DNS64 off: IPv4-only destinations get "
+                "no AAAA and are unreachable; enable DNS64"
+                + ("" if route else f" and route {NAT64_WKP} to a NAT gateway in {rtb}"),
+                resource=res,
+                evidence=evidence,
+            )
+        elif other is not None and other.get("TransitGatewayId") and active(other):
+            yield warned(
+                f"{kind} {subnet['SubnetId']} sends {NAT64_WKP} to {route_target(other)}: "
+                "NAT64 is centralised behind the transit gateway; verify a NAT gateway "
+                "translates there",
+                resource=res,
+                evidence=evidence,
+            )
+        else:
+            evidence["expected"] = f"route {NAT64_WKP} → a NAT gateway (nat-…) in {rtb}"
+            why = (
+                f"its {NAT64_WKP} route goes to {route_target(other)} "
+                f"({other.get('State', 'active')}), not a NAT gateway"
+                if other is not None
+                else f"route table {rtb} has no {NAT64_WKP} route to a NAT gateway"
+            )
+            yield failed(
+                f"{kind} {_subnet_label(subnet)} has DNS64 on but {why}: connections to "
+                f"synthesized addresses hang; add {NAT64_WKP} → a NAT gateway",
+                resource=res,
+                evidence=evidence,
+            )
 
 
 @check(
@@ -431,30 +416,28 @@ async def subnet_dns64(ctx: CheckContext) -> AsyncIterator[Finding]:
         IPv6, through a load balancer, or with an Elastic IP where one is truly needed.
     """,
     references=[REF_PRICING],
+    scope="region",
 )
-async def subnet_public_ipv4(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def subnet_public_ipv4(
+    ctx: CheckContext, inv: Inventory, scope: Scope
+) -> AsyncIterator[Finding]:
     """`MapPublicIpOnLaunch` is off."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        for subnet in await inv.list(scope, "ec2", "describe_subnets"):
-            res = _subnet_resource(scope, subnet)
-            evidence = {"MapPublicIpOnLaunch": bool(subnet.get("MapPublicIpOnLaunch"))}
-            if subnet.get("MapPublicIpOnLaunch"):
-                yield failed(
-                    f"Subnet {_subnet_label(subnet)} gives every instance a public IPv4 "
-                    "($3.65 a month each): turn MapPublicIpOnLaunch off",
-                    resource=res,
-                    evidence=evidence,
-                )
-            else:
-                yield passed(
-                    f"Subnet {subnet['SubnetId']} does not auto-assign public IPv4",
-                    resource=res,
-                    evidence=evidence,
-                )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+    for subnet in await inv.list(scope, "ec2", "describe_subnets"):
+        res = _subnet_resource(scope, subnet)
+        evidence = {"MapPublicIpOnLaunch": bool(subnet.get("MapPublicIpOnLaunch"))}
+        if subnet.get("MapPublicIpOnLaunch"):
+            yield failed(
+                f"Subnet {_subnet_label(subnet)} gives every instance a public IPv4 "
+                "($3.65 a month each): turn MapPublicIpOnLaunch off",
+                resource=res,
+                evidence=evidence,
+            )
+        else:
+            yield passed(
+                f"Subnet {subnet['SubnetId']} does not auto-assign public IPv4",
+                resource=res,
+                evidence=evidence,
+            )
 
 
 # --- routes ------------------------------------------------------------------------------------
@@ -490,59 +473,57 @@ def _is_v6_default_out(route: dict) -> bool:
         --egress-only-internet-gateway-id EIGW`).
     """,
     references=[REF_VPC_IPV6],
+    scope="region",
 )
-async def route_ipv6_default(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def route_ipv6_default(
+    ctx: CheckContext, inv: Inventory, scope: Scope
+) -> AsyncIterator[Finding]:
     """A route table with `0.0.0.0/0` to an internet or NAT gateway also has an active `::/0`
     to an internet gateway or egress-only internet gateway."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        for table in await inv.list(scope, "ec2", "describe_route_tables"):
-            routes = table.get("Routes") or []
-            v4 = next((r for r in routes if _is_v4_default_out(r)), None)
-            if v4 is None:
-                continue
-            v6 = next((r for r in routes if _is_v6_default_out(r)), None)
-            target4 = route_target(v4)
-            res = resource(scope, table["RouteTableId"], "route-table", tag(table))
-            subnets = [a["SubnetId"] for a in table.get("Associations") or [] if a.get("SubnetId")]
-            main = any(a.get("Main") for a in table.get("Associations") or [])
-            evidence: dict[str, Any] = {
-                "vpc_id": table.get("VpcId"),
-                "ipv4_route": {"destination": "0.0.0.0/0", "target": target4},
-                "ipv6_route": {"destination": "::/0", "target": route_target(v6)} if v6 else None,
-                "subnets": subnets,
-                "main": main,
-            }
-            if v6:
-                yield passed(
-                    f"Route table {table['RouteTableId']} has ::/0 → {route_target(v6)} "
-                    f"next to 0.0.0.0/0 → {target4}",
-                    resource=res,
-                    evidence=evidence,
-                )
-                continue
-            if target4.startswith("igw-"):
-                expected = f"::/0 → {target4}"
-            else:
-                expected = "::/0 → an egress-only internet gateway (eigw-…) of the VPC"
-            evidence["expected"] = expected
-            blackhole = [
-                r for r in routes if r.get("DestinationIpv6CidrBlock") == "::/0" and not active(r)
-            ]
-            if blackhole:
-                evidence["inactive_ipv6_default"] = {
-                    "target": route_target(blackhole[0]),
-                    "state": blackhole[0].get("State"),
-                }
-            yield failed(
-                f"Route table {table['RouteTableId']} sends 0.0.0.0/0 to {target4} but has no "
-                f"{'active ' if blackhole else ''}IPv6 default route: add {expected}",
+    for table in await inv.list(scope, "ec2", "describe_route_tables"):
+        routes = table.get("Routes") or []
+        v4 = next((r for r in routes if _is_v4_default_out(r)), None)
+        if v4 is None:
+            continue
+        v6 = next((r for r in routes if _is_v6_default_out(r)), None)
+        target4 = route_target(v4)
+        res = resource(scope, table["RouteTableId"], "route-table", tag(table))
+        subnets = [a["SubnetId"] for a in table.get("Associations") or [] if a.get("SubnetId")]
+        main = any(a.get("Main") for a in table.get("Associations") or [])
+        evidence: dict[str, Any] = {
+            "vpc_id": table.get("VpcId"),
+            "ipv4_route": {"destination": "0.0.0.0/0", "target": target4},
+            "ipv6_route": {"destination": "::/0", "target": route_target(v6)} if v6 else None,
+            "subnets": subnets,
+            "main": main,
+        }
+        if v6:
+            yield passed(
+                f"Route table {table['RouteTableId']} has ::/0 → {route_target(v6)} "
+                f"next to 0.0.0.0/0 → {target4}",
                 resource=res,
                 evidence=evidence,
             )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+            continue
+        if target4.startswith("igw-"):
+            expected = f"::/0 → {target4}"
+        else:
+            expected = "::/0 → an egress-only internet gateway (eigw-…) of the VPC"
+        evidence["expected"] = expected
+        blackhole = [
+            r for r in routes if r.get("DestinationIpv6CidrBlock") == "::/0" and not active(r)
+        ]
+        if blackhole:
+            evidence["inactive_ipv6_default"] = {
+                "target": route_target(blackhole[0]),
+                "state": blackhole[0].get("State"),
+            }
+        yield failed(
+            f"Route table {table['RouteTableId']} sends 0.0.0.0/0 to {target4} but has no "
+            f"{'active ' if blackhole else ''}IPv6 default route: add {expected}",
+            resource=res,
+            evidence=evidence,
+        )
 
 
 def _appliance(route: dict) -> str:
@@ -569,105 +550,101 @@ def _appliance(route: dict) -> str:
         adding the ::/0 route that lets IPv6 in.
     """,
     references=[REF_INGRESS],
+    scope="region",
 )
-async def route_ingress_parity(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def route_ingress_parity(
+    ctx: CheckContext, inv: Inventory, scope: Scope
+) -> AsyncIterator[Finding]:
     """A gateway route table that sends a subnet's IPv4 CIDR to an appliance (ENI or Gateway
     Load Balancer endpoint) sends that subnet's IPv6 CIDR to an appliance too; otherwise inbound
     IPv6 follows the local route and bypasses inspection."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        tables = await inv.list(scope, "ec2", "describe_route_tables")
-        gateway_tables = [
-            t for t in tables if any(a.get("GatewayId") for a in t.get("Associations") or [])
+    tables = await inv.list(scope, "ec2", "describe_route_tables")
+    gateway_tables = [
+        t for t in tables if any(a.get("GatewayId") for a in t.get("Associations") or [])
+    ]
+    if not gateway_tables:
+        return
+    subnets = await inv.list(scope, "ec2", "describe_subnets")
+    for table in gateway_tables:
+        routes = table.get("Routes") or []
+        gateways = [a["GatewayId"] for a in table.get("Associations") or [] if a.get("GatewayId")]
+        vpc_subnets = [s for s in subnets if s.get("VpcId") == table.get("VpcId")]
+        v6_routes = [
+            (network(r["DestinationIpv6CidrBlock"]), r)
+            for r in routes
+            if r.get("DestinationIpv6CidrBlock") and active(r) and _appliance(r)
         ]
-        if not gateway_tables:
-            return
-        subnets = await inv.list(scope, "ec2", "describe_subnets")
-        for table in gateway_tables:
-            routes = table.get("Routes") or []
-            gateways = [
-                a["GatewayId"] for a in table.get("Associations") or [] if a.get("GatewayId")
-            ]
-            vpc_subnets = [s for s in subnets if s.get("VpcId") == table.get("VpcId")]
-            v6_routes = [
-                (network(r["DestinationIpv6CidrBlock"]), r)
-                for r in routes
-                if r.get("DestinationIpv6CidrBlock") and active(r) and _appliance(r)
-            ]
-            steered: list[dict] = []
-            missing: list[dict] = []
-            for route in routes:
-                dest4 = route.get("DestinationCidrBlock")
-                appliance = _appliance(route)
-                net4 = network(dest4) if dest4 else None
-                if not appliance or net4 is None or not active(route):
-                    continue
-                for subnet in vpc_subnets:
-                    sub4 = network(subnet.get("CidrBlock") or "")
-                    if sub4 is None or sub4.version != 4 or not sub4.subnet_of(net4):
-                        continue
-                    ipv4_route = {"destination": dest4, "target": appliance}
-                    for cidr6 in ipv6_cidrs(subnet):
-                        sub6 = network(cidr6)
-                        match = next(
-                            (
-                                r
-                                for n, r in v6_routes
-                                if n is not None and sub6 is not None and sub6.subnet_of(n)
-                            ),
-                            None,
-                        )
-                        item = {
-                            "subnet_id": subnet["SubnetId"],
-                            "subnet_ipv4": subnet.get("CidrBlock"),
-                            "subnet_ipv6": cidr6,
-                            "ipv4_route": ipv4_route,
-                        }
-                        if match is None:
-                            item["missing_ipv6_route"] = {"destination": cidr6, "target": appliance}
-                            missing.append(item)
-                        else:
-                            item["ipv6_route"] = {
-                                "destination": route_destination(match),
-                                "target": _appliance(match),
-                            }
-                            if _appliance(match) != appliance:
-                                item["note"] = "IPv6 goes to a different appliance than IPv4"
-                            steered.append(item)
-            if not steered and not missing:
+        steered: list[dict] = []
+        missing: list[dict] = []
+        for route in routes:
+            dest4 = route.get("DestinationCidrBlock")
+            appliance = _appliance(route)
+            net4 = network(dest4) if dest4 else None
+            if not appliance or net4 is None or not active(route):
                 continue
-            res = resource(scope, table["RouteTableId"], "route-table", tag(table))
-            evidence: dict[str, Any] = {
-                "route_table_id": table["RouteTableId"],
-                "edge_associations": gateways,
-                "vpc_id": table.get("VpcId"),
-                "inspected": steered,
-                "missing": missing,
-            }
-            edge = ", ".join(gateways)
-            if missing:
-                first = missing[0]
-                more = f" (and {len(missing) - 1} more subnet(s))" if len(missing) > 1 else ""
-                yield failed(
-                    f"Gateway route table {table['RouteTableId']} (edge-associated with {edge}) "
-                    f"sends {first['ipv4_route']['destination']} to "
-                    f"{first['ipv4_route']['target']} "
-                    f"but not {first['subnet_ipv6']}: inbound IPv6 to {first['subnet_id']} "
-                    f"bypasses the appliance; add route {first['subnet_ipv6']} → "
-                    f"{first['ipv4_route']['target']}{more}",
-                    resource=res,
-                    evidence=evidence,
-                )
-            else:
-                yield passed(
-                    f"Gateway route table {table['RouteTableId']} steers IPv6 of "
-                    f"{len(steered)} subnet(s) through the same appliances as IPv4",
-                    resource=res,
-                    evidence=evidence,
-                )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+            for subnet in vpc_subnets:
+                sub4 = network(subnet.get("CidrBlock") or "")
+                if sub4 is None or sub4.version != 4 or not sub4.subnet_of(net4):
+                    continue
+                ipv4_route = {"destination": dest4, "target": appliance}
+                for cidr6 in ipv6_cidrs(subnet):
+                    sub6 = network(cidr6)
+                    match = next(
+                        (
+                            r
+                            for n, r in v6_routes
+                            if n is not None and sub6 is not None and sub6.subnet_of(n)
+                        ),
+                        None,
+                    )
+                    item = {
+                        "subnet_id": subnet["SubnetId"],
+                        "subnet_ipv4": subnet.get("CidrBlock"),
+                        "subnet_ipv6": cidr6,
+                        "ipv4_route": ipv4_route,
+                    }
+                    if match is None:
+                        item["missing_ipv6_route"] = {"destination": cidr6, "target": appliance}
+                        missing.append(item)
+                    else:
+                        item["ipv6_route"] = {
+                            "destination": route_destination(match),
+                            "target": _appliance(match),
+                        }
+                        if _appliance(match) != appliance:
+                            item["note"] = "IPv6 goes to a different appliance than IPv4"
+                        steered.append(item)
+        if not steered and not missing:
+            continue
+        res = resource(scope, table["RouteTableId"], "route-table", tag(table))
+        evidence: dict[str, Any] = {
+            "route_table_id": table["RouteTableId"],
+            "edge_associations": gateways,
+            "vpc_id": table.get("VpcId"),
+            "inspected": steered,
+            "missing": missing,
+        }
+        edge = ", ".join(gateways)
+        if missing:
+            first = missing[0]
+            more = f" (and {len(missing) - 1} more subnet(s))" if len(missing) > 1 else ""
+            yield failed(
+                f"Gateway route table {table['RouteTableId']} (edge-associated with {edge}) "
+                f"sends {first['ipv4_route']['destination']} to "
+                f"{first['ipv4_route']['target']} "
+                f"but not {first['subnet_ipv6']}: inbound IPv6 to {first['subnet_id']} "
+                f"bypasses the appliance; add route {first['subnet_ipv6']} → "
+                f"{first['ipv4_route']['target']}{more}",
+                resource=res,
+                evidence=evidence,
+            )
+        else:
+            yield passed(
+                f"Gateway route table {table['RouteTableId']} steers IPv6 of "
+                f"{len(steered)} subnet(s) through the same appliances as IPv4",
+                resource=res,
+                evidence=evidence,
+            )
 
 
 # --- endpoints ---------------------------------------------------------------------------------
@@ -687,41 +664,36 @@ async def route_ingress_parity(ctx: CheckContext) -> AsyncIterator[Finding]:
         must support IPv6). IPv6-only workloads cannot use an IPv4-only endpoint.
     """,
     references=[REF_VPCE],
+    scope="region",
 )
-async def vpce_dualstack(ctx: CheckContext) -> AsyncIterator[Finding]:
+async def vpce_dualstack(ctx: CheckContext, inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
     """Interface endpoints have `IpAddressType` `dualstack` or `ipv6`."""
-
-    async def body(inv: Inventory, scope: Scope) -> AsyncIterator[Finding]:
-        for endpoint in await inv.list(scope, "ec2", "describe_vpc_endpoints"):
-            if endpoint.get("VpcEndpointType") != "Interface":
-                continue
-            reported = endpoint.get("IpAddressType")
-            kind = reported or "ipv4"
-            evidence: dict[str, Any] = {
-                "service": endpoint.get("ServiceName"),
-                "IpAddressType": kind,
-                "DnsRecordIpType": (endpoint.get("DnsOptions") or {}).get("DnsRecordIpType"),
-                "subnets": endpoint.get("SubnetIds") or [],
-            }
-            if not reported:
-                evidence["note"] = "IpAddressType not reported; AWS's default is ipv4"
-            res = resource(scope, endpoint["VpcEndpointId"], "vpc-endpoint", tag(endpoint))
-            if kind in ("dualstack", "ipv6"):
-                yield passed(
-                    f"Endpoint {endpoint['VpcEndpointId']} ({endpoint.get('ServiceName')}) is "
-                    f"{kind}",
-                    resource=res,
-                    evidence=evidence,
-                )
-            else:
-                evidence["expected"] = "IpAddressType dualstack (or ipv6)"
-                yield failed(
-                    f"Interface endpoint {endpoint['VpcEndpointId']} "
-                    f"({endpoint.get('ServiceName')}) is {kind}: IPv6-only clients cannot reach "
-                    "it; switch it to dualstack",
-                    resource=res,
-                    evidence=evidence,
-                )
-
-    async for finding in per_region(ctx, body):
-        yield finding
+    for endpoint in await inv.list(scope, "ec2", "describe_vpc_endpoints"):
+        if endpoint.get("VpcEndpointType") != "Interface":
+            continue
+        reported = endpoint.get("IpAddressType")
+        kind = reported or "ipv4"
+        evidence: dict[str, Any] = {
+            "service": endpoint.get("ServiceName"),
+            "IpAddressType": kind,
+            "DnsRecordIpType": (endpoint.get("DnsOptions") or {}).get("DnsRecordIpType"),
+            "subnets": endpoint.get("SubnetIds") or [],
+        }
+        if not reported:
+            evidence["note"] = "IpAddressType not reported; AWS's default is ipv4"
+        res = resource(scope, endpoint["VpcEndpointId"], "vpc-endpoint", tag(endpoint))
+        if kind in ("dualstack", "ipv6"):
+            yield passed(
+                f"Endpoint {endpoint['VpcEndpointId']} ({endpoint.get('ServiceName')}) is {kind}",
+                resource=res,
+                evidence=evidence,
+            )
+        else:
+            evidence["expected"] = "IpAddressType dualstack (or ipv6)"
+            yield failed(
+                f"Interface endpoint {endpoint['VpcEndpointId']} "
+                f"({endpoint.get('ServiceName')}) is {kind}: IPv6-only clients cannot reach "
+                "it; switch it to dualstack",
+                resource=res,
+                evidence=evidence,
+            )

@@ -129,3 +129,51 @@ def test_plugin_reusing_a_builtin_id_fails_load_with_exit_2(tmp_path: Path) -> N
     assert proc.returncode == 2
     assert "duplicate check id 'net.preflight'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_scoped_check_takes_ctx_inv_scope_and_records_its_scope() -> None:
+    from auditor.registry import CheckMeta
+
+    reg = Registry()
+
+    @declare(reg, id="t.scoped", scope="region")
+    async def scoped(ctx, inv, scope):
+        yield None
+
+    entry = reg.get("t.scoped")
+    assert entry is not None and entry.meta.scope == "region"
+    assert entry.declared is scoped and entry.func is not scoped  # the runner calls an adapter
+    assert CheckMeta.from_dict(entry.meta.to_dict()) == entry.meta
+    # declaring the same function twice is not a duplicate
+    declare(reg, id="t.scoped", scope="region")(scoped)
+
+
+@pytest.mark.parametrize(
+    ("kw", "params", "words"),
+    [
+        ({"scope": "planet"}, 3, "scope must be one of region, account"),
+        ({"scope": "account"}, 1, r"must take \(ctx, inv, scope\), not 1"),
+        ({}, 3, r"must take \(ctx\), not 3"),
+    ],
+)
+def test_a_scope_and_a_signature_that_disagree_are_refused(kw: dict, params: int, words: str):
+    if params == 1:
+
+        async def func(ctx):
+            yield None
+    else:
+
+        async def func(ctx, inv, scope):
+            yield None
+
+    with pytest.raises(CheckLoadError, match=words):
+        declare(Registry(), **kw)(func)
+
+
+def test_loading_the_registry_loads_no_aws_code() -> None:
+    code = (
+        "import sys, auditor.registry, auditor.runner\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('auditor.aws', 'boto'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
