@@ -67,3 +67,25 @@ def test_vector_yaml_alias_bomb_is_skipped_and_the_rest_is_read(tmp_path: Path) 
     assert result.problems[0].source == str(tmp_path / "etc/vector/vector.yaml")
     assert result.problems[0].message.startswith("malformed at line ")
     assert "YAML too large: aliases expand to more than" in result.problems[0].message
+
+
+def test_vector_yaml_datadog_endpoint_and_http_uri(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "/etc/vector/vector.yaml",
+        """
+        sinks:
+          dd:
+            type: datadog_logs
+            endpoint: "https://dd-proxy.example.com:8443/?dd-api-key=s3cret"
+          web:
+            type: http
+            uri: http://${HOST}/logs
+        """,
+    )
+    result = run(tmp_path, {"HOST": "collector.example.com"})
+    assert urls(result) == [
+        ("https-intake", "https://dd-proxy.example.com:8443/", 4),
+        ("http", "http://collector.example.com/logs", 7),
+    ]
+    assert "s3cret" not in repr(result)

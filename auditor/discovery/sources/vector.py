@@ -42,13 +42,15 @@ def sink_targets(
             return None
         return expand(str(value), lookup, line=line_of(key, str(value))).strip()
 
+    def intake(key: str) -> list[Hit]:
+        """The HTTP(S) intake whose URL is in `key`, if it is one."""
+        raw = s(key)
+        hit = url_hit(name, raw, line_of(key, cfg.get(key))) if raw else None
+        return [hit] if hit else []
+
     try:
         if typ == "http":
-            uri = s("uri")
-            if uri:
-                hit = url_hit(name, uri, line_of("uri", cfg.get("uri")))
-                if hit:
-                    yield hit
+            yield from intake("uri")
         elif typ in _ENDPOINT_SINKS:
             raw_endpoints = str_list(cfg.get("endpoints")) or str_list(cfg.get("endpoint"))
             key = "endpoints" if "endpoints" in cfg else "endpoint"
@@ -58,11 +60,8 @@ def sink_targets(
                 if hit:
                     yield hit
         elif typ == "datadog_logs":
-            endpoint = s("endpoint")
-            if endpoint:
-                hit = url_hit(name, endpoint, line_of("endpoint", cfg.get("endpoint")))
-                if hit:
-                    yield hit
+            if s("endpoint"):
+                yield from intake("endpoint")
             else:
                 site = s("site") or lookup("DD_SITE") or "datadoghq.com"
                 line = line_of("site", cfg.get("site")) if "site" in cfg else None
