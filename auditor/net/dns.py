@@ -2,15 +2,20 @@
 
 This module is resolution policy, as dnspython's `resolver` is: which server to ask, when to
 move on to the next, following CNAME chains a server left unfinished, and the batch API that
-asks for many names at once without a task per name. The transport (sockets, pending
-questions, pacing) is `auditor.net.dnsmux`, the wire codec `auditor.net.dnswire`.
+asks for many names at once without a task per name. As in dnspython, a small state object
+(`_Resolution`) holds where each question stands and decides its next step from each answer;
+the resolver only runs the rounds. The transport (sockets, pending questions, pacing) is
+`auditor.net.dnsmux`, the wire codec `auditor.net.dnswire`.
 
 :class:`DnsPythonResolver` asks real name servers over IPv6 (UDP, retransmitting; a truncated
-answer is asked again over TCP) and bounds every question by the probe-phase timeout, counted
-from when it is sent. The offline demo's resolver, answering from zone files, is
-`auditor.demo.zone.ZoneResolver`; both implement :class:`Resolver`.
+answer is asked again over TCP) and bounds each name by the probe-phase timeout, counting
+only the time its questions were on the wire. The offline demo's resolver, answering from
+zone files, is `auditor.demo.zone.ZoneResolver`; both implement :class:`Resolver`.
 
-Names in answers are lowercase without the trailing dot.
+Names in answers are lowercase A-labels (punycode) without the trailing dot; an IDN given as
+`bücher.example` is asked and matched as `xn--bcher-kva.example`. Addresses are returned as
+the server sent them, IPv4-mapped ones (`::ffff:a.b.c.d`) included: what they prove is the
+classifier's call.
 """
 
 from __future__ import annotations
@@ -18,11 +23,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 import dns.exception
-import dns.rdatatype
 
 from auditor.net.connect import Connector, NotIPv6Error, ipv6_literal
 from auditor.net.dnsmux import CHANNELS_PER_SERVER, MAX_IN_FLIGHT, DnsStats, Pending, UdpMux
@@ -176,9 +180,10 @@ async def lookup_hosts(resolver: Resolver, names: Sequence[str]) -> list[HostLoo
 class DnsPythonResolver:
     """Stub resolver over IPv6 to `nameservers` (IPv6 literals, port 53 unless `port`).
 
-    A question's budget is the probe-phase `timeout`; with several servers each gets a fair
-    share of what is left, in order. A datagram without an answer is sent again every second
-    (or half the budget, when shorter) until the budget is spent.
+    A name's budget is the probe-phase `timeout`; with several servers each gets a fair share
+    of what is left, in order, and CNAME follow-ups spend from the same budget. A datagram
+    without an answer is sent again after 4 x the smoothed round-trip time (at most every
+    second, or half the question's share when shorter) until its share is spent.
     """
 
     def __init__(
@@ -218,21 +223,21 @@ class DnsPythonResolver:
         budget: float,
         start: float,
     ) -> DnsAnswer:
+        """Wait for one question's answer and read it; every failure becomes an answer with
+        no rcode and the reason."""
         transport = "udp"
         error: str | None = None
         parsed: Parsed | None = None
         try:
             if isinstance(entry, BaseException):
                 raise entry
-            wire, since_sent = await self.mux.wait(entry, server)
-            if entry.sent_at is not None:
-                start = time.perf_counter() - since_sent  # time spent queued is not DNS
+            wire = await self.mux.wait(entry, server)
             udp = decode(wire, qname, TYPES[rdtype])
             if udp.truncated:
                 transport = "tcp"
                 remaining = max(0.05, entry.deadline - entry.channel.loop.time())
                 response = await self.mux.tcp(server, qname, rdtype, recursion, remaining)
-                parsed = parse_message(response, qname, dns.rdatatype.from_text(rdtype))
+                parsed = parse_message(response, qname, TYPES[rdtype])
             else:
                 parsed = udp
         except (TimeoutError, dns.exception.Timeout):
@@ -246,7 +251,10 @@ class DnsPythonResolver:
             error = "network: the server closed the TCP connection without an answer"
         except (MalformedResponse, dns.exception.DNSException) as exc:
             error = f"malformed: {exc}"
-        rtt = (time.perf_counter() - start) * 1000
+        except ValueError as exc:  # BadName, a server that is no address
+            error = str(exc)
+        since_sent = self.mux.elapsed(entry) if isinstance(entry, Pending) else None
+        rtt = (time.perf_counter() - start if since_sent is None else since_sent) * 1000
         if parsed is None:
             return DnsAnswer(
                 qname, rdtype, None, server=server, transport=transport, rtt_ms=rtt, error=error
@@ -303,7 +311,13 @@ class DnsPythonResolver:
         self, names: Sequence[str], rdtypes: Sequence[str]
     ) -> list[list[DnsAnswer]]:
         """Every type for every name, all asked at once (beyond the server's window they wait
-        in its queue), answers in order."""
+        in its queue), answers in order.
+
+        Resolution goes in rounds: each round asks every unfinished question once, and the
+        questions move on together, to the next server (after a timeout, SERVFAIL, REFUSED)
+        or to the target of a CNAME chain the server left unfinished. A name's budget is the
+        timeout, counting only time its questions were on the wire; each server gets a fair
+        share of what is left."""
         if not self.nameservers:
             return [
                 [
@@ -312,70 +326,107 @@ class DnsPythonResolver:
                 ]
                 for n in names
             ]
-        first = self.nameservers[0]
-        share = self.timeout / len(self.nameservers)
+        states = [_Resolution(normalize(n), t) for n in names for t in rdtypes]
+        todo = states
+        while todo:
+            await self._round(todo)
+            todo = [s for s in todo if s.result is None]
+        answers = [s.result for s in states if s.result is not None]
+        width = len(rdtypes)
+        return [answers[i : i + width] for i in range(0, len(answers), width)]
+
+    async def _round(self, todo: list[_Resolution]) -> None:
+        """Ask each question once, at once; then let each decide its next step."""
+        servers = self.nameservers
         started = []
-        for name in names:
-            qname = normalize(name)
-            start = time.perf_counter()
-            entries = [self._begin(first, qname, t, True, share)[1] for t in rdtypes]
-            started.append((qname, start, entries))
-        out = []
-        for qname, start, entries in started:
-            answers = []
-            for rdtype, entry in zip(rdtypes, entries, strict=True):
-                answer = await self._finish(entry, first, qname, rdtype, True, share, start)
-                if answer.rcode not in (NOERROR, NXDOMAIN) and len(self.nameservers) > 1:
-                    left = self.timeout - answer.rtt_ms / 1000
-                    answer = await self._next_servers(qname, rdtype, left, answer)
-                answers.append(await self._complete_chain(qname, rdtype, answer))
-            out.append(answers)
-        return out
-
-    async def _next_servers(
-        self, qname: str, rdtype: str, budget: float, last: DnsAnswer
-    ) -> DnsAnswer:
-        """The servers after the first, in order, each with a fair share of what is left;
-        NOERROR and NXDOMAIN are final, SERVFAIL/REFUSED/timeouts move on."""
-        deadline = time.perf_counter() + budget
-        rest = self.nameservers[1:]
-        for index, server in enumerate(rest):
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0.01:
-                break
-            answer = await self.ask(server, qname, rdtype, timeout=remaining / (len(rest) - index))
-            if answer.rcode in (NOERROR, NXDOMAIN):
-                return answer
-            last = answer
-        return last
-
-    async def _complete_chain(self, qname: str, rdtype: str, answer: DnsAnswer) -> DnsAnswer:
-        """A server may stop at a CNAME whose target it did not resolve: follow up, as a stub."""
-        if not (answer.ok and answer.cname_chain and not answer.records and answer.zone is None):
-            return answer
-        start = time.perf_counter() - answer.rtt_ms / 1000
-        chain = list(answer.cname_chain)
-        for _ in range(MAX_CHAIN_FOLLOW_UPS):
-            remaining = self.timeout - (time.perf_counter() - start)
-            if remaining <= 0.01:
-                break
-            nxt = (await self.query_many(answer.final_name, (rdtype,)))[0]
-            answer = nxt
-            chain += list(nxt.cname_chain)
-            if not (nxt.ok and nxt.cname_chain and not nxt.records and nxt.zone is None):
-                break
-        return DnsAnswer(
-            name=qname,
-            rdtype=rdtype,
-            rcode=answer.rcode,
-            records=answer.records,
-            cname_chain=tuple(chain),
-            server=answer.server,
-            transport=answer.transport,
-            rtt_ms=(time.perf_counter() - start) * 1000,
-            error=answer.error,
-            zone=answer.zone,
-        )
+        for state in todo:
+            share = state.share(self.timeout, len(servers))
+            server, entry = self._begin(
+                servers[state.server], state.asking, state.rdtype, True, share
+            )
+            started.append((state, server, entry, share, time.perf_counter()))
+        done = 0
+        try:
+            for state, server, entry, share, start in started:
+                answer = await self._finish(
+                    entry, server, state.asking, state.rdtype, True, share, start
+                )
+                done += 1
+                state.step(answer, self.timeout, len(servers))
+        finally:
+            for _, _, entry, _, _ in started[done:]:
+                if not isinstance(entry, BaseException):
+                    self.mux.abandon(entry)
 
     async def aclose(self) -> None:
         self.mux.close()
+
+
+@dataclass(slots=True)
+class _Resolution:
+    """Where one (name, type) stands between rounds: the name asked now (the end of the CNAME
+    chain so far), which server, the DNS time spent, and, once decided, the answer."""
+
+    name: str
+    rdtype: str
+    asking: str = ""
+    server: int = 0
+    chain: list[str] = field(default_factory=list)
+    spent: float = 0.0
+    follow_ups: int = 0
+    result: DnsAnswer | None = None
+
+    def __post_init__(self) -> None:
+        self.asking = self.asking or self.name
+
+    def share(self, timeout: float, servers: int) -> float:
+        """This question's budget: what is left, shared fairly by the servers still to ask."""
+        return max(0.0, timeout - self.spent) / (servers - self.server)
+
+    def step(self, answer: DnsAnswer, timeout: float, servers: int) -> None:
+        """Take one answer: finish, move on to the next server, or follow the chain."""
+        self.spent += answer.rtt_ms / 1000
+        left = timeout - self.spent
+        if answer.rcode not in (NOERROR, NXDOMAIN):
+            if self.server + 1 < servers and left > 0.01:
+                self.server += 1
+            else:
+                self._finish(answer)
+            return
+        chain = self.chain + list(answer.cname_chain)
+        if not (answer.ok and answer.cname_chain and not answer.records and answer.zone is None):
+            self._finish(answer, chain)
+            return
+        # The server stopped at a CNAME whose target it did not resolve: ask for the target.
+        target = answer.final_name
+        if target == self.name or target in chain[:-1]:
+            self._fail(answer, chain, f"CNAME loop: {' -> '.join([self.name, *chain])}")
+        elif len(chain) >= MAX_CNAME_HOPS or self.follow_ups >= MAX_CHAIN_FOLLOW_UPS:
+            self._fail(answer, chain, f"CNAME chain longer than {len(chain)} names")
+        elif left <= 0.01:
+            self._fail(
+                answer, chain, f"timeout: the CNAME chain ends at {target} when the budget does"
+            )
+        else:
+            self.asking, self.chain, self.server = target, chain, 0
+            self.follow_ups += 1
+
+    def _finish(self, answer: DnsAnswer, chain: list[str] | None = None) -> None:
+        self.result = replace(
+            answer,
+            name=self.name,
+            cname_chain=tuple(self.chain if chain is None else chain),
+            rtt_ms=self.spent * 1000,
+        )
+
+    def _fail(self, answer: DnsAnswer, chain: list[str], error: str) -> None:
+        self.result = DnsAnswer(
+            self.name,
+            self.rdtype,
+            None,
+            cname_chain=tuple(chain),
+            server=answer.server,
+            transport=answer.transport,
+            rtt_ms=self.spent * 1000,
+            error=error,
+        )

@@ -26,7 +26,13 @@ import dns.flags
 import dns.message
 
 from auditor.net.connect import Connector, ipv6_literal
-from auditor.net.dnswire import EDNS_PAYLOAD, encode_query, qname_wire, question_tail
+from auditor.net.dnswire import (
+    EDNS_PAYLOAD,
+    encode_query,
+    qname_wire,
+    question_tail,
+    response_to,
+)
 
 CHANNELS_PER_SERVER = 4
 MAX_IN_FLIGHT = 128  # questions in flight to one server; more wait their turn in a queue
@@ -185,11 +191,8 @@ class _UdpChannel:
             entry = pending.get((data[0] << 8) | data[1])
             if entry is None or entry.future.done():
                 continue
-            if data[4:6] != b"\x00\x00":  # a question section must echo ours
-                end = 12 + len(entry.name)
-                if data[12:end].lower() != entry.name or data[end : end + 4] != entry.tail:
-                    continue
-            entry.settle(data)
+            if response_to(data, entry.name, entry.tail):  # else a stray or spoofed datagram
+                entry.settle(data)
 
     def sweep(self, now: float) -> int:
         """Retransmit what is due, expire what is late; return how many are still waiting."""
@@ -390,20 +393,34 @@ class UdpMux:
         self._arm()
         return entry
 
-    async def wait(self, entry: Pending, server: str) -> tuple[bytes, float]:
-        """The answer's wire form and the seconds since the question was first sent (time
-        spent queued is not DNS time)."""
+    async def wait(self, entry: Pending, server: str) -> bytes:
+        """The answer's wire form (or TimeoutError, OSError)."""
         try:
             wire = await entry.future
         finally:
             entry.channel.pending.pop(entry.qid, None)
             entry.release()  # if the wait was cancelled
-        now = entry.channel.loop.time()
+        if entry.sent_at is not None and not entry.resent:  # Karn: only unambiguous samples
+            self._server(server).sample(entry.channel.loop.time() - entry.sent_at)
+        return wire
+
+    def elapsed(self, entry: Pending) -> float | None:
+        """Seconds since the question was first sent (time spent queued is not DNS time), or
+        None if it never was."""
         if entry.sent_at is None:
-            return wire, 0.0
-        if not entry.resent:  # Karn: only unambiguous samples
-            self._server(server).sample(now - entry.sent_at)
-        return wire, now - entry.sent_at
+            return None
+        return entry.channel.loop.time() - entry.sent_at
+
+    def abandon(self, entry: Pending) -> None:
+        """Forget a question nobody will wait for (its batch was cancelled or failed): no
+        retransmissions, its place in flight freed, and no unread exception left behind."""
+        if entry.future.done():
+            if not entry.future.cancelled():
+                entry.future.exception()  # read it, so asyncio does not report it
+        else:
+            entry.future.cancel()
+        entry.channel.pending.pop(entry.qid, None)
+        entry.release()
 
     async def tcp(
         self, server: str, qname: str, rdtype: str, recursion: bool, timeout: float

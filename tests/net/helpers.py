@@ -48,10 +48,11 @@ class DnsServer:
     """A DNS server on [::1] (UDP and TCP on one port) answering through `handler`.
 
     The handler gets the query and the transport ("udp"/"tcp") and returns a message, raw wire,
-    or None (no answer: the query is dropped).
+    or None (no answer: the query is dropped). UDP answers leave after `delay` seconds.
     """
 
     handler: Handler
+    delay: float = 0.0
     port: int = 0
     queries: list[tuple[str, str, str]] = field(default_factory=list)  # (transport, name, type)
     _udp: asyncio.DatagramTransport | None = None
@@ -67,8 +68,13 @@ class DnsServer:
 
             def datagram_received(self, data: bytes, addr: tuple) -> None:
                 out = server._handle(data, "udp")
-                if out is not None:
-                    self.transport.sendto(out, addr)  # type: ignore[attr-defined]
+                if out is None:
+                    return
+                send = self.transport.sendto  # type: ignore[attr-defined]
+                if server.delay:
+                    loop.call_later(server.delay, send, out, addr)
+                else:
+                    send(out, addr)
 
         self._udp, _ = await loop.create_datagram_endpoint(Udp, local_addr=("::1", 0))
         self.port = self._udp.get_extra_info("sockname")[1]

@@ -4,6 +4,8 @@ pacing, TCP after truncation) and the resolution policy (failover, CNAME follow-
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,9 +16,10 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from auditor.net.dns import DnsPythonResolver, lookup_host
+from auditor.net.connect import MappedConnector
+from auditor.net.dns import MAX_CHAIN_FOLLOW_UPS, DnsPythonResolver, lookup_host
 
-from .helpers import DnsServer, answer
+from .helpers import DnsServer, Handler, answer
 
 
 def _lab_handler(query: dns.message.Message, transport: str) -> dns.message.Message:
@@ -267,3 +270,161 @@ def test_vpc_resolver_is_paced_below_its_packet_limit() -> None:
     resolver = service.resolver
     assert isinstance(resolver, DnsPythonResolver)
     assert resolver.mux.max_qps == {"fd00:ec2::253": 1000.0}
+
+
+# --------------------------------------------------------------------------- failover, chains, IDN
+
+
+@asynccontextmanager
+async def two_servers(first: Handler, second: Handler, *, delay: float = 0.0, **kw):
+    """A resolver whose first server answers with `first` and second (after `delay`) with
+    `second`: two servers on [::1] behind documentation addresses."""
+    one = await DnsServer(first).start()
+    two = await DnsServer(second, delay=delay).start()
+    connector = MappedConnector(
+        {("2001:db8::53", 53): ("::1", one.port), ("2001:db8::54", 53): ("::1", two.port)}
+    )
+    resolver = DnsPythonResolver(["2001:db8::53", "2001:db8::54"], connector=connector, **kw)
+    try:
+        yield resolver, one, two
+    finally:
+        await resolver.aclose()
+        await one.stop()
+        await two.stop()
+
+
+def _numbered(query: dns.message.Message, transport: str) -> dns.message.Message:
+    name = query.question[0].name.to_text()
+    index = int(name.split(".")[0].removeprefix("n"))
+    return answer(query, f"{name} 60 IN AAAA 2001:db8:5::{index + 1:x}")
+
+
+def test_a_silent_first_server_moves_every_name_to_the_next_together() -> None:
+    """20 names, a first server that never answers and a second that answers in 250 ms: all
+    20 get their answer from the second within the budget (one at a time, 4 did)."""
+
+    async def main() -> None:
+        async with two_servers(lambda q, t: None, _numbered, delay=0.25, timeout=2) as (
+            resolver,
+            silent,
+            slow,
+        ):
+            names = [f"n{i}.lab.test" for i in range(20)]
+            got = await resolver.query_batch(names, ("AAAA",))
+        assert [g[0].records for g in got] == [(f"2001:db8:5::{i + 1:x}",) for i in range(20)]
+        assert {g[0].server for g in got} == {"2001:db8::54"}
+        assert len(silent.queries) >= 20 and len(slow.queries) == 20
+
+    run(main())
+
+
+def _looping(query: dns.message.Message, transport: str) -> dns.message.Message:
+    """loop-a -> loop-b -> loop-a ..., one CNAME per answer, never finished; anything else
+    answers."""
+    name = query.question[0].name.to_text()
+    if name.startswith("loop-a."):
+        return answer(query, f"{name} 60 IN CNAME loop-b.lab.test.")
+    if name.startswith("loop-b."):
+        return answer(query, f"{name} 60 IN CNAME loop-a.lab.test.")
+    if name.startswith("long"):
+        index = int(name.split(".")[0].removeprefix("long"))
+        return answer(query, f"{name} 60 IN CNAME long{index + 1}.lab.test.")
+    return _numbered(query, transport)
+
+
+def test_a_cname_loop_ends_as_an_error_and_spares_the_names_beside_it() -> None:
+    problems: list[dict] = []
+
+    async def main() -> list[list]:
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        loop.set_exception_handler(lambda _loop, context: problems.append(context))
+        server = await DnsServer(_looping).start()
+        resolver = DnsPythonResolver(["::1"], port=server.port, timeout=2)
+        try:
+            names = ["n1.lab.test", "loop-a.lab.test", "long0.lab.test", "n2.lab.test"]
+            got = await resolver.query_batch(names, ("AAAA", "A"))
+        finally:
+            await resolver.aclose()
+            await server.stop()
+        gc.collect()  # a future whose exception nobody read complains when collected
+        await asyncio.sleep(0.05)
+        return got, server.queries
+
+    (n1, loop_a, long0, n2), queries = run(main())
+    assert n1[0].records == ("2001:db8:5::2",) and n2[0].records == ("2001:db8:5::3",)
+    for got in (*loop_a, *long0):
+        assert got.rcode is None and not got.records  # dns-error: nothing learnt
+    assert loop_a[0].error.startswith("CNAME loop: loop-a.lab.test -> loop-b.lab.test")
+    assert "CNAME chain" in long0[0].error
+    asked_loop = [q for q in queries if q[1].startswith("loop-")]
+    asked_long = [q for q in queries if q[1].startswith("long")]
+    assert len(asked_loop) == 4  # two per type, then the loop is seen
+    assert len(asked_long) <= 2 * (MAX_CHAIN_FOLLOW_UPS + 1)
+    assert problems == []
+
+
+def test_an_idn_name_is_asked_and_matched_as_its_a_label() -> None:
+    def handler(query: dns.message.Message, transport: str) -> dns.message.Message:
+        name = query.question[0].name.to_text()
+        if name == "xn--bcher-kva.example.":
+            return answer(query, f"{name} 60 IN AAAA 2001:db8::b")
+        return answer(query, rcode=dns.rcode.NXDOMAIN)
+
+    async def main() -> None:
+        async with resolver_for(handler, timeout=2) as resolver:
+            got = await resolver.query("Bücher.example.", "AAAA")
+        assert got.records == ("2001:db8::b",)
+        assert got.name == "xn--bcher-kva.example"
+
+    run(main())
+
+
+def test_an_ipv4_mapped_aaaa_is_returned_as_data() -> None:
+    """Mapped addresses are IPv4 on the wire; the resolver hands them on as they are, and the
+    classifier decides what they prove."""
+
+    def handler(query: dns.message.Message, transport: str) -> dns.message.Message:
+        return answer(query, "mapped.lab.test. 60 IN AAAA ::ffff:192.0.2.7")
+
+    async def main() -> None:
+        async with resolver_for(handler, timeout=2) as resolver:
+            got = await resolver.query("mapped.lab.test", "AAAA")
+        assert got.ok and got.records == ("::ffff:192.0.2.7",)
+
+    run(main())
+
+
+def test_a_name_that_cannot_be_asked_is_an_error_not_a_crash() -> None:
+    async def main() -> None:
+        async with resolver_for(_lab_handler, timeout=1) as resolver:
+            bad, good = await resolver.query_batch(
+                ["x" * 64 + ".test", "native.lab.test"], ("AAAA",)
+            )
+        assert bad[0].rcode is None and "not a DNS name" in (bad[0].error or "")
+        assert good[0].records == ("2001:db8:2::80",)
+
+    run(main())
+
+
+def test_a_cancelled_batch_leaves_no_question_or_unread_error_behind() -> None:
+    problems: list[dict] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, context: problems.append(context))
+        async with resolver_for(lambda q, t: None, timeout=0.3) as resolver:
+            names = [f"n{i}.lab.test" for i in range(10)]
+            task = asyncio.create_task(resolver.query_batch(names, ("AAAA", "A")))
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await asyncio.sleep(0.4)  # past every question's deadline
+            channels = [c for s in resolver.mux._servers.values() for c in s.channels]
+            assert channels and not any(c.pending for c in channels)
+        gc.collect()
+        await asyncio.sleep(0.01)
+
+    run(main())
+    assert problems == []

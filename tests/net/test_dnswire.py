@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import dns.flags
 import dns.message
 import dns.name
@@ -11,12 +13,17 @@ import dns.rrset
 import pytest
 
 from auditor.net.dnswire import (
+    BadName,
     MalformedResponse,
     decode,
     decode_fast,
     encode_query,
+    normalize,
     parse_message,
     qname_wire,
+    question_tail,
+    rcode_text,
+    response_to,
 )
 
 from .helpers import answer
@@ -121,3 +128,122 @@ def test_garbage_is_malformed() -> None:
     wire = bytearray(_response(*CASES[0][:2], *CASES[0][2]))
     with pytest.raises(MalformedResponse):
         decode(bytes(wire[:-20]), "native.lab.test", dns.rdatatype.AAAA)  # cut into the AAAA
+
+
+# --------------------------------------------------------------------------- what is not an answer
+
+Q = qname_wire("native.lab.test")
+AAAA = 28
+ADDRESS = bytes.fromhex("20010db8000200000000000000000080")  # 2001:db8:2::80
+
+
+def _rr(owner: bytes, rtype: int, rdata: bytes, rclass: int = 1, ttl: int = 60) -> bytes:
+    return owner + struct.pack("!HHIH", rtype, rclass, ttl, len(rdata)) + rdata
+
+
+def _message(
+    flags: int = 0x8180,
+    question: bytes | None = Q + question_tail(AAAA),
+    answers: tuple[bytes, ...] = (_rr(b"\xc0\x0c", AAAA, ADDRESS),),
+    additional: tuple[bytes, ...] = (),
+) -> bytes:
+    header = struct.pack(
+        "!HHHHHH", 0x1234, flags, 1 if question else 0, len(answers), 0, len(additional)
+    )
+    return header + (question or b"") + b"".join(answers) + b"".join(additional)
+
+
+def _reads(wire: bytes) -> tuple[int, list[str]]:
+    parsed = decode(wire, "native.lab.test", AAAA)
+    return parsed.rcode, parsed.records
+
+
+def test_the_hand_built_answer_reads_as_dnspython_reads_it() -> None:
+    wire = _message()
+    assert _reads(wire) == (0, ["2001:db8:2::80"])
+    assert dns.message.from_wire(wire).answer[0][0].address == "2001:db8:2::80"
+    assert response_to(wire, Q, question_tail(AAAA))
+
+
+def test_a_record_of_another_class_is_no_answer() -> None:
+    wire = _message(answers=(_rr(b"\xc0\x0c", AAAA, ADDRESS, rclass=3),))  # CHAOS
+    with pytest.raises(MalformedResponse):
+        decode_fast(wire, "native.lab.test", AAAA)
+    assert _reads(wire) == (0, [])
+
+
+def test_a_query_is_not_a_response() -> None:
+    wire = _message(flags=0x0100)  # QR unset
+    assert not response_to(wire, Q, question_tail(AAAA))
+    with pytest.raises(MalformedResponse):
+        decode(wire, "native.lab.test", AAAA)
+
+
+def test_an_answer_without_the_question_or_to_another_one_is_refused() -> None:
+    owner = Q  # the owner written out: there is no question to point to
+    bare = _message(question=None, answers=(_rr(owner, AAAA, ADDRESS),))
+    other = _message(question=qname_wire("evil.test") + question_tail(AAAA))
+    other_type = _message(question=Q + question_tail(1))
+    for wire in (bare, other, other_type):
+        assert not response_to(wire, Q, question_tail(AAAA))
+        with pytest.raises(MalformedResponse):
+            decode(wire, "native.lab.test", AAAA)
+    # a SERVFAIL may leave the question out (dnspython accepts it): no records either way
+    servfail = _message(flags=0x8182, question=None, answers=())
+    assert response_to(servfail, Q, question_tail(AAAA))
+    assert _reads(servfail) == (2, [])
+
+
+def test_an_extended_rcode_is_not_noerror() -> None:
+    opt = _rr(b"\x00", 41, b"", rclass=1232, ttl=1 << 24)  # extended rcode 1: BADVERS (16)
+    wire = _message(additional=(opt,))
+    assert dns.message.from_wire(wire).rcode() == dns.rcode.BADVERS
+    rcode, records = _reads(wire)
+    assert rcode == dns.rcode.BADVERS and rcode_text(rcode) == "BADVERS"
+    assert records == []  # an error rcode decides nothing
+
+
+def test_forward_and_looping_compression_pointers_are_refused() -> None:
+    # The answer's owner points forward, at a name inside the CNAME record after it.
+    target = qname_wire("native.lab.test")
+    first = b"\xc0\x00" + struct.pack("!HHIH", AAAA, 1, 60, 16) + ADDRESS
+    forward_at = 12 + len(Q) + 4 + len(first) + 12  # the second record's rdata
+    forward = struct.pack("!H", 0xC000 | forward_at) + struct.pack("!HHIH", AAAA, 1, 60, 16)
+    wire = _message(answers=(forward + ADDRESS, _rr(b"\xc0\x0c", 5, target)))
+    loop_at = 12 + len(Q) + 4
+    looping = _message(answers=(_rr(struct.pack("!H", 0xC000 | loop_at), AAAA, ADDRESS),))
+    for bad in (wire, looping):
+        with pytest.raises(dns.name.BadPointer):
+            dns.message.from_wire(bad)  # dnspython refuses it too
+        with pytest.raises(MalformedResponse):
+            decode(bad, "native.lab.test", AAAA)
+
+
+def test_trailing_bytes_and_answers_for_nxdomain_are_refused_as_dnspython_does() -> None:
+    with pytest.raises(MalformedResponse):
+        decode(_message() + b"\x00", "native.lab.test", AAAA)
+    with pytest.raises(MalformedResponse):
+        decode(_message(flags=0x8183), "native.lab.test", AAAA)  # NXDOMAIN with an AAAA
+
+
+def test_idn_names_are_matched_on_the_a_label() -> None:
+    assert normalize("Bücher.Example.") == "xn--bcher-kva.example"
+    wire = _response(
+        "xn--bcher-kva.example", "AAAA", "xn--bcher-kva.example. 60 IN AAAA 2001:db8::b"
+    )
+    assert decode(wire, normalize("bücher.example"), AAAA).records == ["2001:db8::b"]
+    with pytest.raises(BadName):
+        qname_wire("x" * 64 + ".test")
+
+
+def test_a_cname_loop_inside_one_answer_is_refused_as_dnspython_refuses_it() -> None:
+    wire = _response(
+        "loop.lab.test",
+        "AAAA",
+        "loop.lab.test. 60 IN CNAME loop2.lab.test.",
+        "loop2.lab.test. 60 IN CNAME loop.lab.test.",
+    )
+    with pytest.raises(dns.message.ChainTooLong):
+        dns.message.from_wire(wire).resolve_chaining()
+    with pytest.raises(MalformedResponse):
+        decode(wire, "loop.lab.test", AAAA)
