@@ -293,15 +293,38 @@ async def _zone_findings(
         else:
             expected = f"AAAA {name} with the IPv6 addresses of {', '.join(values)}"
         evidence["expected"] = expected + (f" (set identifier {set_id})" if set_id else "")
-        out.append(
-            failed(
-                f"{name} has an A record{' (alias)' if alias else ''} but no AAAA in zone "
-                f"{zone.get('Name')}: IPv6-only clients cannot resolve it; add {expected}",
-                resource=res,
-                evidence=evidence,
+        members = sorted(str(s) for n, s in aaaa_sets if n == name and s) if set_id else []
+        if members:
+            policy = _routing_policy(record)
+            evidence["members_with_aaaa"] = members
+            message = (
+                f"{policy} record set {name}: member {set_id} has an A record"
+                f"{' (alias)' if alias else ''} but no AAAA in zone {zone.get('Name')}: IPv6-only "
+                f"clients get only {', '.join(members)}, so {set_id}'s share never reaches them; "
+                f"add {expected} with set identifier {set_id}"
             )
-        )
+        else:
+            message = (
+                f"{name} has an A record{' (alias)' if alias else ''} but no AAAA in zone "
+                f"{zone.get('Name')}: IPv6-only clients cannot resolve it; add {expected}"
+            )
+        out.append(failed(message, resource=res, evidence=evidence))
     return out
+
+
+_POLICIES = (
+    ("Weight", "weighted"),
+    ("Region", "latency"),
+    ("Failover", "failover"),
+    ("GeoLocation", "geolocation"),
+    ("GeoProximityLocation", "geoproximity"),
+    ("MultiValueAnswer", "multivalue answer"),
+    ("CidrRoutingConfig", "IP-based"),
+)
+
+
+def _routing_policy(record: dict) -> str:
+    return next((name for key, name in _POLICIES if key in record), "routed")
 
 
 @check(

@@ -9,14 +9,15 @@ from typing import Any
 
 from auditor.aws.errors import AwsError
 from auditor.aws.helpers import (
-    network,
     perms,
     resource,
     tag,
 )
 from auditor.aws.inventory import GLOBAL, Inventory, Scope
-from auditor.aws.parity import ANY_V4, ANY_V6, acl_parity, sg_parity
+from auditor.aws.parity import ANY_V6, acl_parity, sg_parity
 from auditor.aws.scoped import scope_error
+from auditor.aws.sourceip import source_ip_parity
+from auditor.aws.waf import group_arns, ip_set_arns, ip_set_name, ip_set_ref, waf_parity
 from auditor.context import CheckContext
 from auditor.model import Finding, Resource, failed, passed, warned
 from auditor.registry import check
@@ -193,51 +194,16 @@ async def nacl_parity_check(
 # --- WAF ---------------------------------------------------------------------------------------
 
 
-def _references(node: Any, key: str) -> list[str]:
-    """ARNs of every `key` statement (IPSetReferenceStatement…) in a statement tree."""
-    found: list[str] = []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == key and isinstance(v, dict) and v.get("ARN"):
-                found.append(v["ARN"])
-            else:
-                found += _references(v, key)
-    elif isinstance(node, list):
-        for item in node:
-            found += _references(item, key)
-    return found
-
-
-def _ip_set_ref(arn: str) -> dict[str, str] | None:
-    """arn:aws:wafv2:REGION:ACCOUNT:regional|global/ipset/NAME/ID → get_ip_set parameters."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6:
-        return None
-    path = parts[5].split("/")
-    if len(path) != 4 or path[1] != "ipset":
-        return None
-    return {
-        "Scope": "CLOUDFRONT" if path[0] == "global" else "REGIONAL",
-        "Name": path[2],
-        "Id": path[3],
-    }
-
-
-def _rule_action(rule: dict) -> str:
-    action = rule.get("Action") or rule.get("OverrideAction") or {}
-    return next(iter(action), "?").lower() if isinstance(action, dict) else "?"
-
-
-async def _waf_acls(
+async def _web_acl_findings(
     ctx: CheckContext, inv: Inventory, scope: Scope, waf_scope: str
 ) -> AsyncIterator[Finding]:
+    """Read each web ACL, the rule groups and IP sets it references, and word the parity."""
     region = GLOBAL if waf_scope == "CLOUDFRONT" else scope.region
-    acls = await inv.list(scope, "wafv2", "list_web_acls", Scope=waf_scope)
     versions: dict[str, str] = {}
 
     async def version(arn: str) -> str:
         if arn not in versions:
-            ref = _ip_set_ref(arn)
+            ref = ip_set_ref(arn)
             if ref is None:
                 versions[arn] = "unknown"
             else:
@@ -245,57 +211,40 @@ async def _waf_acls(
                 versions[arn] = str((answer or {}).get("IPSet", {}).get("IPAddressVersion", ""))
         return versions[arn]
 
-    for summary in acls:
+    for summary in await inv.list(scope, "wafv2", "list_web_acls", Scope=waf_scope):
         answer = await inv.get(
             scope, "wafv2", "get_web_acl", Name=summary["Name"], Scope=waf_scope, Id=summary["Id"]
         )
         acl = (answer or {}).get("WebACL", {})
         arn = acl.get("ARN") or summary.get("ARN", summary["Id"])
         res = resource(scope, arn, "wafv2-web-acl", summary["Name"], region=region)
-        rules: list[tuple[str, dict]] = [(r.get("Name", "?"), r) for r in acl.get("Rules") or []]
         try:
-            for rule in list(acl.get("Rules") or []):
-                for group_arn in _references(rule.get("Statement"), "RuleGroupReferenceStatement"):
-                    group = await inv.get(scope, "wafv2", "get_rule_group", ARN=group_arn)
-                    group_rules = (group or {}).get("RuleGroup", {})
-                    gname = group_rules.get("Name", group_arn)
-                    rules += [
-                        (f"{gname}/{r.get('Name', '?')}", r) for r in group_rules.get("Rules") or []
-                    ]
-            checked: list[dict] = []
-            gaps: list[dict] = []
-            for name, rule in rules:
-                arns = _references(rule.get("Statement"), "IPSetReferenceStatement")
-                if not arns:
-                    continue
-                fams = {a: await version(a) for a in arns}
-                v4 = [a for a, v in fams.items() if v == "IPV4"]
-                v6 = [a for a, v in fams.items() if v == "IPV6"]
-                item = {
-                    "rule": name,
-                    "priority": rule.get("Priority"),
-                    "action": _rule_action(rule),
-                    "ipv4_sets": v4,
-                    "ipv6_sets": v6,
-                }
-                checked.append(item)
-                if v4 and not v6:
-                    item["expected"] = (
-                        "an IPSetReferenceStatement to an IPV6 IP set with the same networks, "
-                        "in the same rule (OrStatement of both sets)"
-                    )
-                    gaps.append(item)
+            groups: dict[str, dict] = {}
+            for group_arn in dict.fromkeys(group_arns(acl)):
+                group = await inv.get(scope, "wafv2", "get_rule_group", ARN=group_arn)
+                groups[group_arn] = (group or {}).get("RuleGroup", {})
+            rules = list(acl.get("Rules") or []) + [
+                r for g in groups.values() for r in g.get("Rules") or []
+            ]
+            for set_arn in ip_set_arns(rules):
+                await version(set_arn)
         except AwsError as exc:
             yield scope_error(ctx, exc, scope, on=res)
             continue
-        if not checked:
+        result = waf_parity(acl, groups, versions)
+        if not result.rules:
             continue
-        evidence = {"scope": waf_scope, "rules": checked[:EVIDENCE_LIMIT], "gaps": gaps}
+        gaps = result.gaps
+        evidence = {
+            "scope": waf_scope,
+            "rules": [r.to_dict() for r in result.rules[:EVIDENCE_LIMIT]],
+            "gaps": [r.to_dict() for r in gaps],
+        }
         if gaps:
             gap = gaps[0]
-            sets = ", ".join(a.rsplit("/", 2)[-2] for a in gap["ipv4_sets"])
+            sets = ", ".join(ip_set_name(a) for a in gap.ipv4_sets)
             yield failed(
-                f"Web ACL {summary['Name']}: rule {gap['rule']} ({gap['action']}) matches IPv4 IP "
+                f"Web ACL {summary['Name']}: rule {gap.rule} ({gap.action}) matches IPv4 IP "
                 f"set {sets} but no IPv6 set, so IPv6 clients escape it; add an IPV6 IP set to "
                 f"the rule{_more(gaps)}",
                 resource=res,
@@ -304,7 +253,7 @@ async def _waf_acls(
         else:
             yield passed(
                 f"Web ACL {summary['Name']}: every rule matching an IPv4 IP set matches an IPv6 "
-                "set too",
+                "set too (in the rule or in a twin rule)",
                 resource=res,
                 evidence=evidence,
             )
@@ -336,64 +285,11 @@ async def waf_ipset_parity(
     the rules of the customer rule groups they reference) that matches an IPv4 IP set also
     matches an IPv6 IP set."""
     waf_scope = "CLOUDFRONT" if scope.is_global else "REGIONAL"
-    async for finding in _waf_acls(ctx, inv, scope, waf_scope):
+    async for finding in _web_acl_findings(ctx, inv, scope, waf_scope):
         yield finding
 
 
 # --- S3 bucket policies ------------------------------------------------------------------------
-
-_CONSEQUENCE = {
-    ("allow", False): "IPv6 clients do not match this Allow",
-    ("allow", True): "this Allow admits every IPv6 client",
-    ("deny", False): "this Deny does not apply to IPv6 clients",
-    ("deny", True): "this Deny locks out every IPv6 client",
-}
-
-
-def source_ip_gaps(policy: dict) -> tuple[list[dict], int]:
-    """(statements whose aws:SourceIp lists IPv4 but no IPv6, statements using aws:SourceIp)."""
-    statements = policy.get("Statement") or []
-    if isinstance(statements, dict):
-        statements = [statements]
-    gaps: list[dict] = []
-    using = 0
-    for index, st in enumerate(statements):
-        if not isinstance(st, dict):
-            continue
-        for operator, conditions in (st.get("Condition") or {}).items():
-            if not isinstance(conditions, dict):
-                continue
-            for key, values in conditions.items():
-                if key.lower() != "aws:sourceip":
-                    continue
-                using += 1
-                values = [values] if isinstance(values, str) else list(values or [])
-                nets = [(v, network(str(v))) for v in values]
-                v4 = [v for v, n in nets if n is not None and n.version == 4]
-                v6 = [v for v, n in nets if n is not None and n.version == 6]
-                if not v4 or v6:
-                    continue
-                bare = operator.lower()
-                for prefix in ("forallvalues:", "foranyvalue:"):
-                    bare = bare.removeprefix(prefix)
-                negated_flag = bare.startswith("notipaddress")
-                effect = str(st.get("Effect", "")).lower()
-                expected = (
-                    f"add {ANY_V6} to aws:SourceIp"
-                    if ANY_V4 in v4
-                    else "add the IPv6 prefixes of the same networks to aws:SourceIp"
-                )
-                gaps.append(
-                    {
-                        "statement": st.get("Sid") or f"#{index}",
-                        "effect": st.get("Effect"),
-                        "operator": operator,
-                        "ipv4": v4,
-                        "consequence": _CONSEQUENCE.get((effect, negated_flag), ""),
-                        "expected": expected,
-                    }
-                )
-    return gaps, using
 
 
 def _bucket_region(location: dict | None) -> str:
@@ -454,16 +350,28 @@ async def s3_policy_sourceip(
                 evidence={"error": "invalid policy JSON"},
             )
             continue
-        gaps, using = source_ip_gaps(policy if isinstance(policy, dict) else {})
-        if not using:
+        result = source_ip_parity(policy if isinstance(policy, dict) else {})
+        if not result.conditions:
             continue
-        evidence = {"conditions": using, "gaps": gaps}
+        gaps = result.gaps
+        evidence: dict[str, Any] = {
+            "conditions": result.conditions,
+            "gaps": [g.to_dict() for g in gaps],
+        }
+        if result.twins:
+            evidence["ipv6_twins"] = result.twins
         if gaps:
             gap = gaps[0]
+            split = f" and statement {gap.split_with}" if gap.split_with else ""
+            mapped = (
+                f" (IPv4-mapped {', '.join(gap.ipv4_mapped)} is IPv4, not IPv6)"
+                if gap.ipv4_mapped
+                else ""
+            )
             yield failed(
-                f"Bucket {name}: statement {gap['statement']} ({gap['effect']}, "
-                f"{gap['operator']}) limits aws:SourceIp to IPv4 {', '.join(gap['ipv4'])}: "
-                f"{gap['consequence']}; {gap['expected']}{_more(gaps)}",
+                f"Bucket {name}: statement {gap.statement}{split} ({gap.effect}, "
+                f"{gap.operator}) limits aws:SourceIp to IPv4 {', '.join(gap.ipv4)}{mapped}: "
+                f"{gap.consequence}; {gap.expected}{_more(gaps)}",
                 resource=res,
                 evidence=evidence,
             )

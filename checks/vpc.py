@@ -1,5 +1,5 @@
-"""Checks of the vpc family: VPC and subnet IPv6 CIDRs, IPv6-only subnets, routes, ingress
-routing and interface endpoints."""
+"""Checks of the vpc family: VPC and subnet IPv6 CIDRs, IPv6-only subnets and interface
+endpoints. Default routes and ingress routing are in :mod:`checks.routing`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from auditor.aws.helpers import (
     network,
     perms,
     resource,
-    route_destination,
     route_table_of,
     route_target,
     subnet_route_tables,
@@ -29,11 +28,9 @@ from auditor.registry import check
 
 FAMILY = "vpc"
 NAT64_WKP = "64:ff9b::/96"
-APPLIANCE_KEYS = ("NetworkInterfaceId", "VpcEndpointId")
 
 REF_VPC_IPV6 = "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-migrate-ipv6.html"
 REF_DNS64 = "https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-nat64-dns64.html"
-REF_INGRESS = "https://docs.aws.amazon.com/vpc/latest/userguide/gateway-route-tables.html"
 REF_SUBNETS = "https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html"
 REF_TAXONOMY = "https://dev.to/aws-builders/a-taxonomy-of-ip-addresses-in-the-aws-vpc-560"
 REF_PATH = "https://dev.to/aws-builders/the-path-to-ipv6-only-in-the-aws-vpc-e0c"
@@ -435,213 +432,6 @@ async def subnet_public_ipv4(
         else:
             yield passed(
                 f"Subnet {subnet['SubnetId']} does not auto-assign public IPv4",
-                resource=res,
-                evidence=evidence,
-            )
-
-
-# --- routes ------------------------------------------------------------------------------------
-
-
-def _is_v4_default_out(route: dict) -> bool:
-    if route.get("DestinationCidrBlock") != "0.0.0.0/0" or not active(route):
-        return False
-    gateway = str(route.get("GatewayId") or "")
-    return gateway.startswith("igw-") or bool(route.get("NatGatewayId"))
-
-
-def _is_v6_default_out(route: dict) -> bool:
-    if route.get("DestinationIpv6CidrBlock") != "::/0" or not active(route):
-        return False
-    gateway = str(route.get("GatewayId") or "")
-    return gateway.startswith("igw-") or bool(route.get("EgressOnlyInternetGatewayId"))
-
-
-@check(
-    id="aws.route.ipv6_default",
-    title="Route tables with an IPv4 default route have an IPv6 default route",
-    family=FAMILY,
-    severity="high",
-    stage=1,
-    permissions=perms("ec2:DescribeRouteTables"),
-    fix_order=30,
-    remediation="""
-        Add `::/0` next to `0.0.0.0/0`: to the same internet gateway in public route tables,
-        to an egress-only internet gateway where 0.0.0.0/0 goes to a NAT gateway
-        (`aws ec2 create-egress-only-internet-gateway --vpc-id VPC`, then
-        `aws ec2 create-route --route-table-id RTB --destination-ipv6-cidr-block ::/0
-        --egress-only-internet-gateway-id EIGW`).
-    """,
-    references=[REF_VPC_IPV6],
-    scope="region",
-)
-async def route_ipv6_default(
-    ctx: CheckContext, inv: Inventory, scope: Scope
-) -> AsyncIterator[Finding]:
-    """A route table with `0.0.0.0/0` to an internet or NAT gateway also has an active `::/0`
-    to an internet gateway or egress-only internet gateway."""
-    for table in await inv.list(scope, "ec2", "describe_route_tables"):
-        routes = table.get("Routes") or []
-        v4 = next((r for r in routes if _is_v4_default_out(r)), None)
-        if v4 is None:
-            continue
-        v6 = next((r for r in routes if _is_v6_default_out(r)), None)
-        target4 = route_target(v4)
-        res = resource(scope, table["RouteTableId"], "route-table", tag(table))
-        subnets = [a["SubnetId"] for a in table.get("Associations") or [] if a.get("SubnetId")]
-        main = any(a.get("Main") for a in table.get("Associations") or [])
-        evidence: dict[str, Any] = {
-            "vpc_id": table.get("VpcId"),
-            "ipv4_route": {"destination": "0.0.0.0/0", "target": target4},
-            "ipv6_route": {"destination": "::/0", "target": route_target(v6)} if v6 else None,
-            "subnets": subnets,
-            "main": main,
-        }
-        if v6:
-            yield passed(
-                f"Route table {table['RouteTableId']} has ::/0 → {route_target(v6)} "
-                f"next to 0.0.0.0/0 → {target4}",
-                resource=res,
-                evidence=evidence,
-            )
-            continue
-        if target4.startswith("igw-"):
-            expected = f"::/0 → {target4}"
-        else:
-            expected = "::/0 → an egress-only internet gateway (eigw-…) of the VPC"
-        evidence["expected"] = expected
-        blackhole = [
-            r for r in routes if r.get("DestinationIpv6CidrBlock") == "::/0" and not active(r)
-        ]
-        if blackhole:
-            evidence["inactive_ipv6_default"] = {
-                "target": route_target(blackhole[0]),
-                "state": blackhole[0].get("State"),
-            }
-        yield failed(
-            f"Route table {table['RouteTableId']} sends 0.0.0.0/0 to {target4} but has no "
-            f"{'active ' if blackhole else ''}IPv6 default route: add {expected}",
-            resource=res,
-            evidence=evidence,
-        )
-
-
-def _appliance(route: dict) -> str:
-    for key in APPLIANCE_KEYS:
-        if route.get(key):
-            return str(route[key])
-    return ""
-
-
-@check(
-    id="aws.route.ingress_parity",
-    title="Ingress routing sends IPv6 through the same appliance as IPv4",
-    family=FAMILY,
-    severity="critical",
-    stage=1,
-    permissions=perms("ec2:DescribeRouteTables", "ec2:DescribeSubnets"),
-    fix_order=25,
-    remediation="""
-        In the gateway route table (the one edge-associated with the internet or virtual
-        private gateway), route each inspected subnet's IPv6 /64 to the same appliance as its
-        IPv4 CIDR: `aws ec2 create-route --route-table-id RTB --destination-ipv6-cidr-block
-        SUBNET-IPV6/64 --network-interface-id ENI` (or `--vpc-endpoint-id` for a Gateway Load
-        Balancer endpoint). Without it inbound IPv6 skips the firewall: fix this before
-        adding the ::/0 route that lets IPv6 in.
-    """,
-    references=[REF_INGRESS],
-    scope="region",
-)
-async def route_ingress_parity(
-    ctx: CheckContext, inv: Inventory, scope: Scope
-) -> AsyncIterator[Finding]:
-    """A gateway route table that sends a subnet's IPv4 CIDR to an appliance (ENI or Gateway
-    Load Balancer endpoint) sends that subnet's IPv6 CIDR to an appliance too; otherwise inbound
-    IPv6 follows the local route and bypasses inspection."""
-    tables = await inv.list(scope, "ec2", "describe_route_tables")
-    gateway_tables = [
-        t for t in tables if any(a.get("GatewayId") for a in t.get("Associations") or [])
-    ]
-    if not gateway_tables:
-        return
-    subnets = await inv.list(scope, "ec2", "describe_subnets")
-    for table in gateway_tables:
-        routes = table.get("Routes") or []
-        gateways = [a["GatewayId"] for a in table.get("Associations") or [] if a.get("GatewayId")]
-        vpc_subnets = [s for s in subnets if s.get("VpcId") == table.get("VpcId")]
-        v6_routes = [
-            (network(r["DestinationIpv6CidrBlock"]), r)
-            for r in routes
-            if r.get("DestinationIpv6CidrBlock") and active(r) and _appliance(r)
-        ]
-        steered: list[dict] = []
-        missing: list[dict] = []
-        for route in routes:
-            dest4 = route.get("DestinationCidrBlock")
-            appliance = _appliance(route)
-            net4 = network(dest4) if dest4 else None
-            if not appliance or net4 is None or not active(route):
-                continue
-            for subnet in vpc_subnets:
-                sub4 = network(subnet.get("CidrBlock") or "")
-                if sub4 is None or sub4.version != 4 or not sub4.subnet_of(net4):
-                    continue
-                ipv4_route = {"destination": dest4, "target": appliance}
-                for cidr6 in ipv6_cidrs(subnet):
-                    sub6 = network(cidr6)
-                    match = next(
-                        (
-                            r
-                            for n, r in v6_routes
-                            if n is not None and sub6 is not None and sub6.subnet_of(n)
-                        ),
-                        None,
-                    )
-                    item = {
-                        "subnet_id": subnet["SubnetId"],
-                        "subnet_ipv4": subnet.get("CidrBlock"),
-                        "subnet_ipv6": cidr6,
-                        "ipv4_route": ipv4_route,
-                    }
-                    if match is None:
-                        item["missing_ipv6_route"] = {"destination": cidr6, "target": appliance}
-                        missing.append(item)
-                    else:
-                        item["ipv6_route"] = {
-                            "destination": route_destination(match),
-                            "target": _appliance(match),
-                        }
-                        if _appliance(match) != appliance:
-                            item["note"] = "IPv6 goes to a different appliance than IPv4"
-                        steered.append(item)
-        if not steered and not missing:
-            continue
-        res = resource(scope, table["RouteTableId"], "route-table", tag(table))
-        evidence: dict[str, Any] = {
-            "route_table_id": table["RouteTableId"],
-            "edge_associations": gateways,
-            "vpc_id": table.get("VpcId"),
-            "inspected": steered,
-            "missing": missing,
-        }
-        edge = ", ".join(gateways)
-        if missing:
-            first = missing[0]
-            more = f" (and {len(missing) - 1} more subnet(s))" if len(missing) > 1 else ""
-            yield failed(
-                f"Gateway route table {table['RouteTableId']} (edge-associated with {edge}) "
-                f"sends {first['ipv4_route']['destination']} to "
-                f"{first['ipv4_route']['target']} "
-                f"but not {first['subnet_ipv6']}: inbound IPv6 to {first['subnet_id']} "
-                f"bypasses the appliance; add route {first['subnet_ipv6']} → "
-                f"{first['ipv4_route']['target']}{more}",
-                resource=res,
-                evidence=evidence,
-            )
-        else:
-            yield passed(
-                f"Gateway route table {table['RouteTableId']} steers IPv6 of "
-                f"{len(steered)} subnet(s) through the same appliances as IPv4",
                 resource=res,
                 evidence=evidence,
             )

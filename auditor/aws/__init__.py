@@ -4,6 +4,7 @@ error classification, parity logic and helpers."""
 from auditor.aws.errors import (
     AwsAccessDenied,
     AwsApiError,
+    AwsCredentialsRejected,
     AwsError,
     AwsNoCredentials,
     AwsRegionDisabled,
@@ -16,6 +17,7 @@ __all__ = [
     "AccountSetup",
     "AwsAccessDenied",
     "AwsApiError",
+    "AwsCredentialsRejected",
     "AwsError",
     "AwsNoCredentials",
     "AwsRegionDisabled",

@@ -27,6 +27,12 @@ class AwsNoCredentials(AwsError):
     """No usable credentials at all: the scan cannot read any account."""
 
 
+class AwsCredentialsRejected(AwsError):
+    """AWS refused the credentials in one scope (AuthFailure, InvalidClientTokenId,
+    UnrecognizedClientException…): invalid, expired, or a region that is not enabled. It is never
+    a verdict and never a skip: the scope was not checked."""
+
+
 class AwsAccessDenied(AwsError):
     """The audit identity lacks `action` (AccessDenied, UnauthorizedOperation…)."""
 

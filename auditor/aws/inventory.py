@@ -16,7 +16,9 @@ as :mod:`auditor.aws.errors` exceptions that name the IAM action.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,6 +46,7 @@ from auditor.aws.actions import iam_action
 from auditor.aws.errors import (
     AwsAccessDenied,
     AwsApiError,
+    AwsCredentialsRejected,
     AwsError,
     AwsNoCredentials,
     AwsRegionDisabled,
@@ -75,15 +78,7 @@ ACCESS_DENIED_CODES = frozenset(
         "UnauthorizedAccess",
     }
 )
-REGION_DISABLED_CODES = frozenset(
-    {
-        "OptInRequired",
-        "AuthFailure",
-        "UnrecognizedClientException",
-        "InvalidClientTokenId",
-        "SubscriptionRequiredException",
-    }
-)
+REGION_DISABLED_CODES = frozenset({"OptInRequired", "SubscriptionRequiredException"})
 THROTTLING_CODES = frozenset(
     {
         "Throttling",
@@ -100,9 +95,25 @@ THROTTLING_CODES = frozenset(
         "ProvisionedThroughputExceededException",
     }
 )
+# The credentials were refused. AWS answers so for invalid or expired credentials, and also in
+# an opt-in region that is not enabled: which one it is cannot be told from the answer, so it is
+# an `error` that names both, never a skip (a skip would let a CI gate pass).
 CREDENTIAL_CODES = frozenset(
-    {"InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException"}
+    {
+        "AuthFailure",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+    }
 )
+# GetCallerIdentity answers these in a region that is not enabled: ask the next region.
+CALLER_RETRY_CODES = REGION_DISABLED_CODES | {
+    "AuthFailure",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+}
 
 
 @dataclass(frozen=True)
@@ -170,6 +181,16 @@ def classify(exc: BaseException, action: str, scope: Scope) -> AwsError:
                 code=code,
                 detail=message,
             )
+        if code in CREDENTIAL_CODES:
+            where = scope.where if scope.is_global else scope.region
+            return AwsCredentialsRejected(
+                f"AWS rejected the credentials in {where} ({code}) calling {action}: they are "
+                "invalid or expired, or the region is not enabled for account "
+                f"{scope.account} (then remove it from aws.regions)",
+                action=action,
+                code=code,
+                detail=message,
+            )
         if code in REGION_DISABLED_CODES and not scope.is_global:
             return AwsRegionDisabled(
                 f"region {scope.region} is not enabled for account {scope.account}",
@@ -199,6 +220,38 @@ def classify(exc: BaseException, action: str, scope: Scope) -> AwsError:
         action=action,
         code=type(exc).__name__,
     )
+
+
+async def in_daemon_thread(func: Callable[..., Any], *args: Any) -> Any:
+    """Run a blocking botocore call in a daemon thread and await its result.
+
+    Not `asyncio.to_thread`: the default executor's threads are joined when the event loop and
+    the interpreter shut down, so one AWS call that never answers would hold the process long
+    after `check_timeout` ended its check and the report was written. A daemon thread is left
+    behind instead; its result, if it ever comes, is dropped.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        try:
+            outcome: tuple[Any, BaseException | None] = (func(*args), None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            outcome = (None, exc)
+        # a closed loop (RuntimeError) means nobody waits for this answer any more
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=work, name="v6audit-aws", daemon=True).start()
+    return await future
 
 
 class Inventory:
@@ -321,7 +374,7 @@ class Inventory:
                     code=code,
                     detail=message,
                 )
-                if code not in REGION_DISABLED_CODES:  # not a region question: stop asking
+                if code not in CALLER_RETRY_CODES:  # not a region question: stop asking
                     raise last from exc
             except BotoCoreError as exc:
                 last = AwsNoCredentials(
@@ -403,7 +456,7 @@ class Inventory:
 
         async def build() -> list[AccountSetup]:
             try:
-                return await asyncio.to_thread(self._build)
+                return await in_daemon_thread(self._build)
             except NoRegionError as exc:
                 raise AwsNoCredentials(f"no AWS region: {exc}") from exc
 
@@ -474,7 +527,7 @@ class Inventory:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._slots_n)
         async with self._slots:
-            return await asyncio.to_thread(
+            return await in_daemon_thread(
                 self._call, client, scope, operation, params, paginate, missing_ok
             )
 

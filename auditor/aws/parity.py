@@ -55,7 +55,9 @@ class Traffic:
     `proto` is `all`, `tcp`, `udp`, `icmp` (ICMP for IPv4 rules, ICMPv6 for IPv6 rules) or an IP
     protocol number. TCP/UDP carry a port range; ICMP carries the kinds it matches (None: every
     type), where a kind is a name from ICMP_KINDS or `icmp4:<type>`/`icmp6:<type>` for types
-    that exist in one family only.
+    that exist in one family only. Both SG coverage and NACL evaluation compare ICMP through
+    `meaning`, so "all ICMP" is covered by the ICMPv6 types that mean the same (echo, unreachable,
+    packet too big, time exceeded, parameter problem) as well as by "all ICMPv6".
     """
 
     proto: str
@@ -68,6 +70,12 @@ class Traffic:
         if self.kinds is None:
             return None
         return self.kinds & COMPARABLE_ICMP
+
+    @property
+    def meaning(self) -> frozenset[str]:
+        """The ICMP kinds both families have that this rule matches ("all ICMP" matches every
+        one of them): what SG and NACL parity compare across families."""
+        return COMPARABLE_ICMP if self.kinds is None else self.kinds & COMPARABLE_ICMP
 
 
 def canonical_protocol(raw: Any, family: int) -> str:
@@ -195,15 +203,10 @@ def missing(need: Traffic, have: Sequence[Traffic]) -> list[Traffic]:
             gaps.append(Traffic(need.proto, cursor, need.hi))
         return gaps
     if need.proto == "icmp":
-        if any(h.kinds is None for h in same):
-            return []
-        if need.kinds is None:
-            return [need]
-        wanted = need.comparable_kinds or frozenset()
         covered: set[str] = set()
         for h in same:
-            covered |= h.kinds or set()
-        left = wanted - covered
+            covered |= h.meaning
+        left = need.meaning - covered
         return [Traffic("icmp", kinds=frozenset(left))] if left else []
     return [] if same else [need]
 
@@ -420,7 +423,7 @@ def _covers(t: Traffic, atom: _Atom) -> bool:
     if t.proto in ("tcp", "udp"):
         return t.lo <= atom.lo and atom.hi <= t.hi
     if t.proto == "icmp":
-        return t.kinds is None or atom.kind in t.kinds
+        return atom.kind in t.meaning
     return True
 
 

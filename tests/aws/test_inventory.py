@@ -122,13 +122,13 @@ def test_throttling_that_never_ends_is_an_error_not_a_verdict(lab):
 
 def test_region_not_enabled_is_skipped_with_the_reason(lab):
     def disabled(req):
-        return (401, "AuthFailure") if req.region == "ap-east-1" else None
+        return (401, "OptInRequired") if req.region == "ap-east-1" else None
 
     with FaultProxy(lab.url, disabled) as proxy:
         scan = _proxied_scan(lab, proxy, ["aws.vpc.ipv6_cidr"], regions=("us-east-1", "ap-east-1"))
     skipped = [f for f in scan.of("aws.vpc.ipv6_cidr") if f.resource.region == "ap-east-1"]
     assert [str(f.status) for f in skipped] == ["skip"]
-    assert "region ap-east-1 is not enabled for account 123456789012 (AuthFailure)" in (
+    assert "region ap-east-1 is not enabled for account 123456789012 (OptInRequired)" in (
         skipped[0].message
     )
     assert skipped[0].resource.id == "123456789012/ap-east-1"

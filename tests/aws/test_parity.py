@@ -98,9 +98,12 @@ def test_icmp_maps_to_icmpv6_types():
             "icmpv6 packet-too-big (type 2) from ::/0",
         )
     ]
-    # ICMPv4 "all" needs ICMPv6 "all", a list of types is not enough
+    # ICMPv4 "all" needs every ICMPv6 type that means the same: one type is not enough
     allv4 = sg([perm("icmp", -1, -1, v4=["0.0.0.0/0"]), perm("58", 128, -1, v6=["::/0"])])
-    assert [g.expected for g in sg_parity(allv4, {}).missing] == ["icmpv6 (all types) from ::/0"]
+    assert [g.expected for g in sg_parity(allv4, {}).missing] == [
+        "icmpv6 echo-reply (type 129), packet-too-big (type 2), parameter-problem (type 4), "
+        "time-exceeded (type 3), unreachable (type 1) from ::/0"
+    ]
     # same type number means nothing across families: ICMPv6 type 3 is time exceeded
     wrong = sg([perm("icmp", 3, -1, v4=["0.0.0.0/0"]), perm("icmpv6", 3, -1, v6=["::/0"])])
     assert [g.expected for g in sg_parity(wrong, {}).missing] == [
@@ -296,3 +299,33 @@ def test_acl_specific_ranges_need_mapping():
     ]
     # an IPv6 entry with the same action, protocol and ports is taken as the person's mapping
     assert result.assumed_mapped == ["ingress: #120 allow udp/123 from 198.51.100.0/24"]
+
+
+MAPPED_ICMPV6 = (128, 129, 1, 2, 3, 4)  # echo request/reply, unreachable, packet too big, …
+
+
+def test_all_icmp_is_covered_by_the_icmpv6_types_that_mean_the_same():
+    """SG and NACL parity agree: "all ICMP" is covered by meaning, not only by "all ICMPv6"."""
+    group = sg(
+        [perm("icmp", -1, -1, v4=["0.0.0.0/0"])]
+        + [perm("icmpv6", t, -1, v6=["::/0"]) for t in MAPPED_ICMPV6]
+    )
+    assert sg_parity(group, {}).missing == []
+    entries = [entry(100, "allow", "1", "0.0.0.0/0", icmp=(-1, -1))] + [
+        entry(101 + i, "allow", "58", "::/0", icmp=(t, -1)) for i, t in enumerate(MAPPED_ICMPV6)
+    ]
+    assert acl_parity(entries).gaps == []
+    # without packet too big both report the same missing kind
+    short = [t for t in MAPPED_ICMPV6 if t != 2]
+    group = sg(
+        [perm("icmp", -1, -1, v4=["0.0.0.0/0"])]
+        + [perm("icmpv6", t, -1, v6=["::/0"]) for t in short]
+    )
+    assert [g.expected for g in sg_parity(group, {}).missing] == [
+        "icmpv6 packet-too-big (type 2) from ::/0"
+    ]
+    entries = [entry(100, "allow", "1", "0.0.0.0/0", icmp=(-1, -1))] + [
+        entry(101 + i, "allow", "58", "::/0", icmp=(t, -1)) for i, t in enumerate(short)
+    ]
+    (gap,) = acl_parity(entries).gaps
+    assert gap.traffic == "icmp packet-too-big (type 3 code 4)"
