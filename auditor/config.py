@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from auditor.errors import ConfigError
+from auditor.traffic.settings import TrafficConfig, parse_traffic
 from auditor.yamlfile import LocatedYaml, PathKey, load_yaml
 
 URL_KINDS = frozenset(
@@ -91,6 +92,7 @@ class Config:
     discover_paths: tuple[str, ...] = ()
     ca_bundle: str | None = None  # extra CAs to trust for TLS probes (a private PKI)
     aws: AwsConfig = field(default_factory=AwsConfig)
+    traffic: TrafficConfig = field(default_factory=TrafficConfig)
     source: str | None = None
 
     @property
@@ -252,6 +254,7 @@ _TOP_KEYS = {
     "discover_paths",
     "tls",
     "aws",
+    "traffic",
 }
 
 
@@ -305,6 +308,8 @@ def parse_config(doc: LocatedYaml) -> Config:
     if tls.get("ca_bundle") is not None:
         cfg["ca_bundle"] = _readable_file(v, tls["ca_bundle"], ("tls", "ca_bundle"))
     cfg["aws"] = _aws(v, top.get("aws"))
+    if "traffic" in top:
+        cfg["traffic"] = parse_traffic(v, top["traffic"])
     return Config(**cfg)
 
 

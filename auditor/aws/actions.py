@@ -6,6 +6,7 @@ from __future__ import annotations
 # Operations whose IAM action is not named like the operation.
 ACTION_OVERRIDES = {
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
 }
 
 

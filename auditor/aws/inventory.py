@@ -278,6 +278,8 @@ class Inventory:
         self._preset = accounts
         self._accounts: list[AccountSetup] | None = accounts
         self.regions: tuple[str, ...] = tuple(self._aws.regions)
+        self._base: boto3.Session | None = None
+        self._readers: dict[tuple[str, str], BaseClient] = {}
 
     @classmethod
     def from_clients(
@@ -399,6 +401,7 @@ class Inventory:
                 "is attached"
             )
         base_account, sts = self._caller(base)
+        self._base = base
         accounts: list[tuple[AccountSetup, boto3.Session | None]] = []
         if not self._aws.accounts:
             accounts.append((AccountSetup(base_account), base))
@@ -488,6 +491,24 @@ class Inventory:
                     f"no {service} client for {scope.where}", code="NoClient"
                 ) from None
         raise AwsApiError(f"account {scope.account} is not in this scan", code="NoAccount")
+
+    async def reader_client(self, service: str, region: str | None = None) -> BaseClient:
+        """A client on the base credentials for reads outside the listings (log events, log
+        objects streamed from S3), in `region` or the first configured one; made in the
+        event loop's thread, once per service and region."""
+        await self._setup()
+        if self._base is None:
+            raise AwsApiError(f"no AWS session to read {service} with", code="NoSession")
+        region = region or self.regions[0]
+        client = self._readers.get((service, region))
+        if client is None:
+            client = self._readers[(service, region)] = self._base.client(
+                service,
+                region_name=region,
+                endpoint_url=self._aws.endpoint_url,
+                config=self._client_config(service),
+            )
+        return client
 
     # --- calls -------------------------------------------------------------------------------
 
@@ -585,6 +606,8 @@ class Inventory:
             call_params[token] = next_token
 
     async def aclose(self) -> None:
+        for client in self._readers.values():
+            client.close()
         if self._preset is not None or not self._accounts:
             return
         for setup in self._accounts:

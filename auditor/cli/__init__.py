@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from auditor import __version__
-from auditor.cli import audit, catalog, history, results
+from auditor.cli import audit, catalog, history, results, traffic
 from auditor.cli.common import Parser, formatter
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, AuditorError
 
@@ -33,13 +33,14 @@ examples:
   v6audit iam-policy > v6audit-policy.json        the read-only IAM policy the checks need
   v6audit report out/report.json --format pdf     render a saved result again
   v6audit merge a.json b.json -o org.json         one report for several accounts
+  v6audit traffic-sql -c v6audit.yaml             the traffic analysis as Athena SQL
 
 exit codes: 0 ran and passed every gate; 1 a gate failed; 2 usage or config error;
 3 the scan could not complete (no credentials, no IPv6 where network checks were asked for).
 """
 
 # In the order `v6audit --help` lists their commands.
-COMMAND_MODULES = (audit, results, catalog, history)
+COMMAND_MODULES = (audit, results, catalog, history, traffic)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,8 +12,13 @@ from pathlib import Path
 import pytest
 
 from auditor.registry import load_checks
+from auditor.traffic.settings import TrafficSource
 from tests.aws.conftest import AWS_CHECKS, stub_scan
 from tests.aws.estate import build_field, ip_set, stub_client, web_acl
+from tests.aws.test_traffic import CHECKS as TRAFFIC_CHECKS
+from tests.aws.test_traffic import FLOW_GROUP, QUERY_GROUP, traffic
+from tests.aws.test_traffic import build_estate as build_traffic_estate
+from tests.aws.test_traffic import scan as traffic_scan
 
 ROOT = Path(__file__).resolve().parents[2]
 # Made by the auditing identity on the role it assumes, granted by that role's trust policy
@@ -139,9 +144,38 @@ def test_each_check_declares_exactly_the_actions_it_calls(lab, estate):
     assert wrong == {}
 
 
+@pytest.fixture
+def traffic_estate(lab):
+    return build_traffic_estate(lab)
+
+
+def test_traffic_checks_declare_exactly_the_actions_their_readers_call(lab, traffic_estate):
+    config = traffic(
+        traffic_estate["vpc"],
+        resolver_query_logs=(TrafficSource("log_group", QUERY_GROUP),),
+    )
+    findings, recorder = traffic_scan(lab, config)
+    assert not [f for f in findings if str(f.status) == "error"]
+    metas = {c.id: c.meta for c in load_checks()}
+    for check_id in TRAFFIC_CHECKS:
+        assert set(metas[check_id].permissions) == recorder.actions, check_id
+    assert {"logs:FilterLogEvents", "s3:ListBucket", "s3:GetObject"} <= recorder.actions
+    # the flow logs come from S3 here, the queries from the log group
+
+
 def test_iam_policy_covers_every_call_the_checks_make(lab, estate):
     calls = lab.scan(AWS_CHECKS, regions=("us-east-1", "eu-west-1")).recorder
     calls.merge(_eni_prefix_stub().recorder)
+    vpc = build_traffic_estate(lab)["vpc"]
+    for sources in ("s3", "log_group"):
+        config = traffic(vpc)
+        if sources == "log_group":
+            config = traffic(
+                vpc,
+                resolver_query_logs=(TrafficSource("log_group", QUERY_GROUP),),
+                flow_logs=(TrafficSource("log_group", FLOW_GROUP),),
+            )
+        calls.merge(traffic_scan(lab, config)[1])
     proc = subprocess.run(
         [sys.executable, "-m", "auditor", "iam-policy"],
         cwd=ROOT,
@@ -154,9 +188,13 @@ def test_iam_policy_covers_every_call_the_checks_make(lab, estate):
     (statement,) = policy["Statement"]
     allowed = set(statement["Action"])
     assert statement["Effect"] == "Allow" and statement["Resource"] == "*"
-    declared = {p for c in load_checks() if c.id in AWS_CHECKS for p in c.meta.permissions}
+    checks = (*AWS_CHECKS, *TRAFFIC_CHECKS)
+    declared = {p for c in load_checks() if c.id in checks for p in c.meta.permissions}
     assert declared <= allowed
+    assert {"logs:FilterLogEvents", "s3:ListBucket", "s3:GetObject"} <= allowed
     recorded = calls.actions - OUTSIDE_POLICY
+    assert {"logs:FilterLogEvents", "s3:ListBucket", "s3:GetObject"} <= recorded
     assert len(recorded) >= 25  # the estate made (nearly) every listing happen
     assert recorded - allowed == set()
-    assert all(a.split(":")[1].startswith(("Describe", "List", "Get")) for a in allowed)
+    read_only = ("Describe", "List", "Get", "FilterLogEvents")
+    assert all(a.split(":")[1].startswith(read_only) for a in allowed)
