@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from reports.charts import gauge_svg, trend_svg
 from reports.templating import environment, json_script
+from reports.traffic_view import traffic_view
 from reports.view import SEVERITIES, STATUSES, View, build_view
 
 PATH_LIMIT = 25  # areas shown in "the path"; the findings table lists every blocker
@@ -72,6 +73,7 @@ def render_view(view: View) -> str:
         statuses=STATUSES,
         severities=SEVERITIES,
         path_limit=PATH_LIMIT,
+        traffic=traffic_view(view),
         item_limit=ITEM_LIMIT,
     )
 

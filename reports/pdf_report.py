@@ -27,6 +27,7 @@ from markupsafe import Markup
 from reports.charts import gauge_svg, trend_svg
 from reports.summary import plain_summary
 from reports.templating import environment
+from reports.traffic_view import traffic_view
 from reports.view import View, build_view
 
 APPENDIX_LIMIT = 100
@@ -56,6 +57,7 @@ def render_html(view: View) -> str:
             appendix=appendix,
             omitted=len(action) - len(appendix),
             roadmap_limit=ROADMAP_LIMIT,
+            traffic=traffic_view(view),
         )
     )
 

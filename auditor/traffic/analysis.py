@@ -6,6 +6,7 @@ Everything here works on values already read (no I/O); `auditor.traffic.collect`
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ class AddressSpace:
         self._nets = self.own or PRIVATE_NETS
         # The VPC resolver answers on the VPC CIDR's base address plus two.
         self.resolvers = frozenset(str(n.network_address + 2) for n in self.own if n.prefixlen < 31)
-        self._cache: dict[str, str] = {}
+        self.cache: dict[str, str] = {}  # address -> kind; read directly by hot loops
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -58,12 +59,12 @@ class AddressSpace:
         }
 
     def kind(self, address: str) -> str:
-        found = self._cache.get(address)
+        found = self.cache.get(address)
         if found is None:
             found = self._kind(address)
-            if len(self._cache) >= CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[address] = found
+            if len(self.cache) >= CACHE_LIMIT:
+                self.cache.clear()
+            self.cache[address] = found
         return found
 
     def _kind(self, address: str) -> str:
@@ -100,12 +101,16 @@ class NameIndex:
     """Which name each IPv4 address was answered for, and when (first and last answer).
 
     An address answered for several names (a CDN) is named, at a flow's time, by the name
-    answered most recently before it."""
+    answered most recently before it (`NAME_SLACK_SECONDS` of slack). Answers are added while
+    the query logs are read; the first lookup of an address turns its answers into a timeline
+    (the winning name between each two answer times), so a lookup is one bisection."""
 
     def __init__(self) -> None:
         self._by_address: dict[str, list[list]] = {}
+        self._timelines: dict[str, tuple[list[float], list[str | None], list[str | None]]] = {}
 
     def add(self, address: str, name: str, when: float) -> None:
+        self._timelines.pop(address, None)
         entries = self._by_address.get(address)
         if entries is None:
             self._by_address[address] = [[name, when, when]]
@@ -123,18 +128,44 @@ class NameIndex:
         entries = self._by_address.get(address)
         if entries is None:
             return None
+        if len(entries) == 1:
+            name, first, _last = entries[0]
+            return name if first <= when + NAME_SLACK_SECONDS else None
+        timeline = self._timelines.get(address)
+        if timeline is None:
+            timeline = self._timelines[address] = _timeline(entries)
+        points, at, between = timeline
         limit = when + NAME_SLACK_SECONDS
-        best, best_time = None, float("-inf")
-        for name, first, last in entries:
-            if first > limit:
-                continue
-            latest = last if last <= limit else limit
-            if latest > best_time or (latest == best_time and best is not None and name < best):
-                best, best_time = name, latest
-        return best
+        j = bisect.bisect_right(points, limit) - 1
+        if j < 0:
+            return None
+        return at[j] if points[j] == limit else between[j]
 
     def __len__(self) -> int:
         return len(self._by_address)
+
+
+def _winner(entries: list[list], limit: float, strictly_after: bool) -> str | None:
+    """The name answered most recently up to `limit` (ties: the smallest name). An answer
+    still current at `limit` (last answer at or after it) scores `limit`; with
+    `strictly_after`, `limit` stands for a moment just after the point, so only answers
+    later than it count as current."""
+    best, best_score = None, float("-inf")
+    for name, first, last in entries:
+        if first > limit:
+            continue
+        current = last > limit if strictly_after else last >= limit
+        score = float("inf") if current else last
+        if score > best_score or (score == best_score and best is not None and name < best):
+            best, best_score = name, score
+    return best
+
+
+def _timeline(entries: list[list]) -> tuple[list[float], list[str | None], list[str | None]]:
+    points = sorted({t for _n, first, last in entries for t in (first, last)})
+    at = [_winner(entries, p, False) for p in points]
+    between = [_winner(entries, p, True) for p in points]
+    return points, at, between
 
 
 class Destination:

@@ -7,11 +7,11 @@ fastest correct parser, and no library reads both delivery layouts.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from auditor.traffic import coverage as cov
 from auditor.traffic.analysis import (
@@ -150,8 +150,24 @@ class FlowScope:
         return [(layout.index(n), ids) for n, ids in self.by_field if ids and layout.index(n) >= 0]
 
 
-def _int(text: str) -> int:
-    return int(text) if text != ABSENT else 0
+_INDEXED = (
+    "log-status",
+    "start",
+    "end",
+    "srcaddr",
+    "dstaddr",
+    "pkt-srcaddr",
+    "pkt-dstaddr",
+    "srcport",
+    "dstport",
+    "bytes",
+    "packets",
+    "tcp-flags",
+    "flow-direction",
+    "instance-id",
+    "interface-id",
+    "protocol",
+)
 
 
 def consume_flows(
@@ -171,83 +187,78 @@ def consume_flows(
     line, when present, wins. Records that are not the workload's outbound IPv4 traffic are
     counted by kind in `coverage.kinds`; records that cannot be used, by reason in `skipped`.
     """
+    it = iter(lines)
+    first = next(it, None)
+    if first is None:
+        return
+    header = layout_from_header(first)
+    if header is not None:
+        if not header.usable:
+            coverage.problem(f"{obj.name}: the header names no source or destination")
+            coverage.skip(cov.UNKNOWN_FORMAT)
+            return
+        for name in header.unknown:
+            coverage.unknown_fields[name] += 1
+        layout = header
+        rest: Iterable[str] = it
+    else:
+        rest = itertools.chain((first,), it)
+    _records(
+        rest,
+        0 if header is None else 1,
+        obj,
+        layout or DEFAULT_LAYOUT,
+        window,
+        scope,
+        space,
+        names,
+        table,
+        coverage,
+    )
+
+
+def _records(
+    lines: Iterable[str],
+    n: int,
+    obj: LogObject,
+    layout: Layout,
+    window: Window,
+    scope: FlowScope,
+    space: AddressSpace,
+    names: NameIndex | None,
+    table: DestinationTable,
+    coverage: cov.SourceCoverage,
+) -> None:
+    """The hot loop: one pass, locals only, the address kind from a cache, and the numbers of
+    a record converted only when it turns out to be a dependency."""
     wstart, wend = window.start, window.end
     kinds: Counter = Counter()
     skipped: Counter = Counter()
     records = used = 0
     kind_of = space.kind
+    kind_cache = space.cache
     name_at = names.name_at if names is not None and len(names) else None
     items = table.items
     add = table.add
-    state: dict[str, Any] = {}
-
-    def setup(current: Layout) -> None:
-        state["layout"] = current
-        idx = current.index
-        state["n"] = len(current.fields)
-        state["i"] = (
-            idx("log-status"),
-            idx("start"),
-            idx("end"),
-            idx("srcaddr"),
-            idx("dstaddr"),
-            idx("pkt-srcaddr"),
-            idx("pkt-dstaddr"),
-            idx("srcport"),
-            idx("dstport"),
-            idx("bytes"),
-            idx("packets"),
-            idx("tcp-flags"),
-            idx("flow-direction"),
-            idx("instance-id"),
-            idx("interface-id"),
-            idx("protocol"),
-        )
-        state["sel"] = scope.selectors(current)
-
-    if layout is not None:
-        setup(layout)
-    n = 0
+    nfields = len(layout.fields)
+    (i_st, i_s, i_e, i_src, i_dst, i_psrc, i_pdst, i_sp, i_dp, i_b, i_p, i_fl, i_dir, i_in,
+     i_if, i_pr) = (layout.index(name) for name in _INDEXED)  # fmt: skip
+    if i_src < 0:
+        i_src = i_psrc
+    if i_dst < 0:
+        i_dst = i_pdst
+    selectors = scope.selectors(layout)
+    scoped = not scope.empty
+    by_address = scope.by_address
     for line in lines:
         n += 1
-        if n == 1 or "layout" not in state:
-            header = layout_from_header(line)
-            if header is not None:
-                if not header.usable:
-                    coverage.problem(f"{obj.name}: the header names no source or destination")
-                    coverage.skip(cov.UNKNOWN_FORMAT)
-                    return
-                for name in header.unknown:
-                    coverage.unknown_fields[name] += 1
-                setup(header)
-                continue
-            if "layout" not in state:
-                setup(DEFAULT_LAYOUT)
-        if not line:
+        f = line.split()
+        if len(f) != nfields:
+            if f:
+                records += 1
+                skipped[cov.CORRUPT] += 1
             continue
         records += 1
-        f = line.split()
-        if len(f) != state["n"]:
-            skipped[cov.CORRUPT] += 1
-            continue
-        (
-            i_st,
-            i_s,
-            i_e,
-            i_src,
-            i_dst,
-            i_psrc,
-            i_pdst,
-            i_sp,
-            i_dp,
-            i_b,
-            i_p,
-            i_fl,
-            i_dir,
-            i_in,
-            i_if,
-            i_pr,
-        ) = state["i"]
         if i_st >= 0:
             status = f[i_st]
             if status != "OK":
@@ -261,27 +272,27 @@ def consume_flows(
         try:
             start = int(f[i_s]) if i_s >= 0 else wend
             end = int(f[i_e]) if i_e >= 0 else start
-            srcport = _int(f[i_sp]) if i_sp >= 0 else 0
-            dstport = _int(f[i_dp]) if i_dp >= 0 else 0
-            nbytes = _int(f[i_b]) if i_b >= 0 else 0
-            packets = _int(f[i_p]) if i_p >= 0 else 0
-            flags = _int(f[i_fl]) if i_fl >= 0 and f[i_fl] != ABSENT else None
-            protocol = _int(f[i_pr]) if i_pr >= 0 else 0
         except ValueError:
             skipped[cov.CORRUPT] += 1
             continue
         if end < wstart or start > wend:
             skipped[cov.OUT_OF_WINDOW] += 1
             continue
-        src = f[i_psrc] if i_psrc >= 0 and f[i_psrc] != ABSENT else f[i_src]
-        dst = f[i_pdst] if i_pdst >= 0 and f[i_pdst] != ABSENT else f[i_dst]
-        if not scope.empty:
-            for i, ids in state["sel"]:
+        src = f[i_src]
+        if i_psrc >= 0 and f[i_psrc] != ABSENT:
+            src = f[i_psrc]
+        dst = f[i_dst]
+        if i_pdst >= 0 and f[i_pdst] != ABSENT:
+            dst = f[i_pdst]
+        kind = kind_cache.get(dst) or kind_of(dst)
+        if scoped:
+            for i, ids in selectors:
                 if f[i] in ids:
                     break
             else:
                 if not (
-                    scope.by_address and (kind_of(src) == INTERNAL or kind_of(dst) == INTERNAL)
+                    by_address
+                    and (kind is INTERNAL or (kind_cache.get(src) or kind_of(src)) is INTERNAL)
                 ):
                     skipped[cov.OUT_OF_SCOPE] += 1
                     continue
@@ -289,15 +300,30 @@ def consume_flows(
         if i_dir >= 0 and f[i_dir] == "ingress":
             kinds["inbound"] += 1
             continue
-        kind = kind_of(dst)
-        if kind != DEPENDENCY:
+        if kind is not DEPENDENCY:
             kinds[kind] += 1
             continue
-        if kind_of(src) == DEPENDENCY:  # from outside to outside: not the workload's flow
+        if (kind_cache.get(src) or kind_of(src)) is DEPENDENCY:  # outside to outside
             kinds["transit"] += 1
+            continue
+        try:
+            srcport = int(f[i_sp]) if i_sp >= 0 else 0
+            dstport = int(f[i_dp]) if i_dp >= 0 else 0
+            flags = int(f[i_fl]) if i_fl >= 0 and f[i_fl] != ABSENT else None
+        except ValueError:
+            skipped[cov.CORRUPT] += 1
+            used -= 1
             continue
         if is_reply(srcport, dstport, flags):
             kinds["reply"] += 1
+            continue
+        try:
+            nbytes = int(f[i_b]) if i_b >= 0 else 0
+            packets = int(f[i_p]) if i_p >= 0 else 0
+            protocol = int(f[i_pr]) if i_pr >= 0 else 0
+        except ValueError:
+            skipped[cov.CORRUPT] += 1
+            used -= 1
             continue
         kinds[DEPENDENCY] += 1
         name = name_at(dst, start) if name_at is not None else None
