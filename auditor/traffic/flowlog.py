@@ -17,7 +17,11 @@ from auditor.traffic import coverage as cov
 from auditor.traffic.analysis import (
     DEPENDENCY,
     INTERNAL,
+    MAX_ADDRESSES,
+    MAX_PORTS,
+    MAX_SOURCES,
     AddressSpace,
+    Destination,
     DestinationTable,
     NameIndex,
     is_reply,
@@ -239,7 +243,6 @@ def _records(
     kind_cache = space.cache
     name_at = names.name_at if names is not None and len(names) else None
     items = table.items
-    add = table.add
     nfields = len(layout.fields)
     (i_st, i_s, i_e, i_src, i_dst, i_psrc, i_pdst, i_sp, i_dp, i_b, i_p, i_fl, i_dir, i_in,
      i_if, i_pr) = (layout.index(name) for name in _INDEXED)  # fmt: skip
@@ -334,11 +337,25 @@ def _records(
             who = f[i_if]
         else:
             who = src
-        prov = None
-        if key not in items:
+        dest = items.get(key)
+        if dest is None:
             where, line_no = obj.where(n)
             prov = {"source": coverage.source, "object": where, "line": line_no}
-        add(key, name is not None, dst, dstport, protocol, nbytes, packets, start, end, who, prov)
+            dest = items[key] = Destination(key, name is not None, prov)
+        dest.flows += 1
+        dest.bytes += nbytes
+        dest.packets += packets
+        if start < dest.first:
+            dest.first = start
+        if end > dest.last:
+            dest.last = end
+        if dstport not in dest.ports and len(dest.ports) < MAX_PORTS:
+            dest.ports.add(dstport)
+        if who not in dest.sources and len(dest.sources) < MAX_SOURCES:
+            dest.sources.add(who)
+        if dst not in dest.addresses and len(dest.addresses) < MAX_ADDRESSES:
+            dest.addresses.add(dst)
+        dest.protocols.add(protocol)
     coverage.records += records
     coverage.used += used
     coverage.skipped.update(skipped)
