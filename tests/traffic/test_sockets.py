@@ -10,7 +10,10 @@ from auditor.traffic.collect import collect
 from auditor.traffic.settings import TrafficConfig
 from auditor.traffic.sources import Window
 
-HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+HEADER = (
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+    "timeout inode\n"
+)
 
 
 def hexaddr(address: str, port: int) -> str:
