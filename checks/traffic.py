@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from auditor.aws.errors import AwsError
-from auditor.aws.helpers import inventory, perms
+from auditor.aws.helpers import perms
+from auditor.aws.scoped import inventory
 from auditor.config import Dependency
 from auditor.context import CheckContext
 from auditor.model import Finding, Status, Target, errored, failed, info, passed, skipped, warned
