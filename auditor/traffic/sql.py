@@ -112,16 +112,22 @@ def traffic_sql(
         *notes,
     ]
     slack = NAME_SLACK_SECONDS
-    body = f"""WITH answered AS (
-  SELECT lower(regexp_replace(q.query_name, '\\.$', '')) AS name,
-         ans.rdata AS address,
-         {_v4("ans.rdata")} AS n,
-         {qt} AS t
+    body = f"""WITH questions AS (
+  SELECT q.query_name, q.answers, {qt} AS t
   FROM {dns_table} q
-  CROSS JOIN UNNEST(q.answers) AS u(ans)
-  WHERE ans.type = 'A'
+  WHERE cardinality(q.answers) > 0
     AND {qt} BETWEEN {start} AND {end}
     AND ({" OR ".join(dns_scope) or "FALSE"})
+),
+answered AS (
+  -- one row per answer (by position: portable where UNNEST of row arrays is not)
+  SELECT lower(regexp_replace(query_name, '\\.$', '')) AS name,
+         answers[i].rdata AS address,
+         {_v4("answers[i].rdata")} AS n,
+         t
+  FROM questions
+  CROSS JOIN UNNEST(sequence(1, cardinality(answers))) AS u(i)
+  WHERE answers[i].type = 'A'
 ),
 names AS (
   SELECT address, name, min(t) AS first_t, max(t) AS last_t

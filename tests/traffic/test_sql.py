@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIMS = (
     "CREATE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)",
     "CREATE MACRO to_unixtime(t) AS epoch(t)",
+    "CREATE MACRO sequence(a, b) AS generate_series(CAST(a AS BIGINT), CAST(b AS BIGINT))",
 )
 FLOW_COLUMNS = (
     "version INTEGER, account_id VARCHAR, interface_id VARCHAR, srcaddr VARCHAR, "
