@@ -160,13 +160,15 @@ def as_dependency(dest: Destination) -> Dependency | None:
 def _figures(dest: Destination, window_text: str) -> str:
     ports = ", ".join(str(p) for p in sorted(dest.ports)[:5]) or "none"
     return (
-        f"{dest.key} was reached over IPv4 {dest.flows} times {window_text} "
+        f"{dest.key} was reached over IPv4 {dest.flows} time{'s' if dest.flows != 1 else ''} "
+        f"{window_text} "
         f"(ports {ports}; {len(dest.sources)} source{'s' if len(dest.sources) != 1 else ''})"
     )
 
 
 def _evidence(dest: Destination) -> dict[str, Any]:
     return {
+        "destination": dest.key,
         "observed": dest.observed(),
         "addresses": sorted(dest.addresses),
         "named": dest.named,

@@ -3,7 +3,6 @@ one-paragraph summary, read from the `traffic.*` findings of a result (renderers
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -99,5 +98,4 @@ def traffic_view(view: View) -> TrafficView | None:
 
 
 def _destination(finding: FindingView) -> str:
-    match = re.match(r"^(\S+) was reached", finding.message)
-    return match.group(1) if match else finding.subject
+    return str(finding.evidence.get("destination") or finding.subject)

@@ -30,6 +30,7 @@ def finding(host: str, klass: str, status: Status, flows: int) -> Finding:
         f"{host} was reached over IPv4 {flows} times since {WINDOW['start']}: ...",
         target=Target(host=host, port=443),
         evidence={
+            "destination": host,
             "class": klass,
             "observed": {
                 "flows": flows,
