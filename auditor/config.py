@@ -41,6 +41,8 @@ _HOSTNAME_RE = re.compile(
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]+(/[\w+=,.@-]+)*$")
+_OU_RE = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,24 @@ class AwsAccount:
 
 
 @dataclass(frozen=True)
+class AwsOrganization:
+    """Every account of the organisation, through one role name (`aws.organization`)."""
+
+    role_name: str
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+    ous: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AwsConfig:
     regions: tuple[str, ...] = ("us-east-1",)
     profile: str | None = None
     accounts: tuple[AwsAccount, ...] = ()
     services: tuple[str, ...] = ("s3", "sqs", "logs", "ecr", "sts")
     endpoint_url: str | None = None
+    organization: AwsOrganization | None = None
+    shard: str | None = None  # `--shard K/N` as resolved by the CLI (never a config key)
 
 
 @dataclass(frozen=True)
@@ -414,7 +428,9 @@ def _dependency(
 
 def _aws(v: _Validator, value: Any) -> AwsConfig:
     key: PathKey = ("aws",)
-    aws = v.mapping(value, key, {"regions", "profile", "accounts", "services", "endpoint_url"})
+    aws = v.mapping(
+        value, key, {"regions", "profile", "accounts", "services", "endpoint_url", "organization"}
+    )
     out: dict[str, Any] = {}
     if "regions" in aws:
         out["regions"] = _unique(
@@ -434,7 +450,49 @@ def _aws(v: _Validator, value: Any) -> AwsConfig:
         )
     if aws.get("endpoint_url") is not None:
         out["endpoint_url"] = v.url(aws["endpoint_url"], (*key, "endpoint_url"))
+    if aws.get("organization") is not None:
+        out["organization"] = _organization(v, aws["organization"], (*key, "organization"))
+        if out.get("accounts"):
+            raise v.fail(
+                (*key, "organization"),
+                "aws.organization lists the accounts itself: remove aws.accounts, or list "
+                "the accounts there and drop aws.organization",
+            )
     return AwsConfig(**out)
+
+
+def _organization(v: _Validator, value: Any, key: PathKey) -> AwsOrganization:
+    item = v.mapping(value, key, {"role_name", "include", "exclude", "ous"})
+    if "role_name" not in item:
+        raise v.fail(key, "missing required key 'role_name' (the role every account carries)")
+    role = v.string(item["role_name"], (*key, "role_name"))
+    if not _ROLE_NAME_RE.match(role):
+        raise v.fail((*key, "role_name"), f"{role!r} is not an IAM role name (or path/name)")
+    out: dict[str, Any] = {"role_name": role}
+    for name in ("include", "exclude"):
+        if name in item:
+            out[name] = v.seq(item[name], (*key, name), lambda x, k: _glob(v, x, k))
+    if "ous" in item:
+        out["ous"] = _unique(
+            v, v.seq(item["ous"], (*key, "ous"), lambda x, k: _ou(v, x, k)), (*key, "ous")
+        )
+    return AwsOrganization(**out)
+
+
+def _glob(v: _Validator, value: Any, key: PathKey) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = f"{value:012d}"  # an unquoted account id reads as a number in YAML
+    text = v.string(value, key)
+    if not text.strip():
+        raise v.fail(key, "an empty pattern matches no account")
+    return text
+
+
+def _ou(v: _Validator, value: Any, key: PathKey) -> str:
+    text = v.string(value, key)
+    if not _OU_RE.match(text):
+        raise v.fail(key, f"{text!r} is not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)")
+    return text
 
 
 def _region(v: _Validator, value: Any, key: PathKey) -> str:

@@ -1,29 +1,37 @@
 """Merge the results of several accounts or shards into one result.
 
-A large organisation runs one container per account (or shards the checks) on its own
-scheduler and reports once: `v6audit merge A.json B.json -o ORG.json`. Every figure of the
-merged result is recomputed by `build_result` from the union of the findings, exactly as a
-single scan would compute it; nothing is averaged.
+A large organisation runs one container per account or shard on its own scheduler and
+reports once: `v6audit merge 'out/*.json' s3://bucket/runs/ -o ORG.json`. Every figure of the
+merged result is recomputed from the union of the findings, exactly as a single scan would
+compute it (`auditor.result`); nothing is averaged.
 
-Duplicates (the same fingerprint in several inputs) arise when shards overlap, or when two
-containers probe the same public dependency (network fingerprints carry no account). The
-merged result keeps the worst observation (fail before error before warn ...), because the
-workload is IPv6-only-ready only where every place that runs it is.
+Inputs are read one at a time and their findings go to a temporary SQLite table keyed by
+fingerprint and check id, so memory is bounded by the largest single input, not the sum:
+the figures are computed in passes over that table and the findings are streamed from it
+into the output. Duplicates (the same finding in several inputs) arise when shards overlap,
+or when two containers probe the same public dependency (network fingerprints carry no
+account). The merged result keeps the worst observation (fail before error before warn
+...), because the workload is IPv6-only-ready only where every place that runs it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from auditor.errors import AuditorError
 from auditor.model import Finding
 from auditor.registry import CheckMeta
-from auditor.result import SCHEMA_VERSION, build_result
+from auditor.result import SCHEMA_VERSION, build_result, result_without_findings
 
 _WORST_FIRST = {s: i for i, s in enumerate(("fail", "error", "warn", "info", "skip", "pass"))}
 _SEVERITY = {s: i for i, s in enumerate(("critical", "high", "medium", "low", "info"))}
+_FINDINGS_MARK = "\x00findings\x00"
 
 
 class MergeError(AuditorError):
@@ -37,60 +45,103 @@ def _major(version: str) -> str:
 def _time(text: str, name: str) -> datetime:
     try:
         ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, TypeError):
         raise MergeError(f"{name}: timestamp {text!r} is not ISO 8601") from None
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
-def _rank(finding: dict[str, Any]) -> tuple:
+def _rank(finding: dict[str, Any]) -> tuple[int, int, int]:
     return (
         _WORST_FIRST.get(finding["status"], 9),
         _SEVERITY.get(finding.get("severity") or "info", 9),
-        finding.get("suppressed") is not None,  # an unsuppressed observation wins a tie
+        int(finding.get("suppressed") is not None),  # an unsuppressed observation wins a tie
     )
 
 
-def merge_results(
-    results: list[dict[str, Any]],
-    workload: str | None = None,
-    names: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    """One result from several; `names` label the inputs (file names) in `sources` and errors."""
-    if not results:
-        raise MergeError("merge needs at least one result")
-    names = list(names) if names is not None else [f"input {i + 1}" for i in range(len(results))]
-    if len(names) != len(results):
-        raise MergeError("merge: one name per result")
-    ours = _major(SCHEMA_VERSION)
-    for name, result in zip(names, results, strict=True):
+class _Findings:
+    """A re-iterable view of the stored findings in one order (each pass reads the table)."""
+
+    def __init__(self, db: sqlite3.Connection, order: str) -> None:
+        self._db = db
+        self._order = order
+
+    def __iter__(self) -> Iterator[Finding]:
+        for (body,) in self._db.execute(f"SELECT body FROM findings ORDER BY {self._order}"):
+            yield Finding.from_dict(json.loads(body))
+
+    def dicts(self) -> Iterator[str]:
+        for (body,) in self._db.execute(f"SELECT body FROM findings ORDER BY {self._order}"):
+            yield body
+
+
+class MergeStore:
+    """Collects results one at a time; then writes or returns the merged result."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="v6audit-merge-")
+        self._db = sqlite3.connect(Path(self._dir.name) / "merge.db")
+        self._db.execute(
+            "CREATE TABLE findings (fingerprint TEXT, check_id TEXT, account TEXT, "
+            "r0 INT, r1 INT, r2 INT, ord INT, body TEXT, PRIMARY KEY (fingerprint, check_id))"
+        )
+        self.checks: dict[str, dict[str, Any]] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.sources: list[dict[str, Any]] = []
+        self.workloads: set[str] = set()
+        self.account_names: dict[str, str] = {}
+        self._starts: list[tuple[datetime, str]] = []
+        self._ends: list[tuple[datetime, str]] = []
+
+    def close(self) -> None:
+        self._db.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> MergeStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, name: str, result: dict[str, Any]) -> None:
         theirs = _major(result.get("schema_version", ""))
-        if theirs != ours:
+        if theirs != _major(SCHEMA_VERSION):
             raise MergeError(
                 f"{name}: schema_version {result.get('schema_version')!r} cannot be merged "
                 f"with schema {SCHEMA_VERSION} results (different major version); re-run "
                 "that scan with this v6audit"
             )
-
-    chosen: dict[str, tuple[tuple, int, dict[str, Any]]] = {}
-    checks: dict[str, dict[str, Any]] = {}
-    errors: list[dict[str, Any]] = []
-    sources: list[dict[str, Any]] = []
-    starts, ends = [], []
-    for order, (name, result) in enumerate(zip(names, results, strict=True)):
-        for finding in result.get("findings") or ():
-            key = finding["fingerprint"]
-            candidate = (_rank(finding), order, finding)
-            if key not in chosen or candidate[:2] < chosen[key][:2]:
-                chosen[key] = candidate
+        order = len(self.sources)
+        findings = result.get("findings") or []
+        accounts: set[str] = set()
+        regions: set[str] = set()
+        rows = []
+        for f in findings:
+            res = f.get("resource") or {}
+            account = res.get("account") or ""
+            accounts.add(account)
+            regions.add(res.get("region") or "")
+            rows.append((f["fingerprint"], f["check_id"], account, *_rank(f), order, json.dumps(f)))
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (fingerprint, check_id) DO UPDATE SET "
+                "account = excluded.account, r0 = excluded.r0, r1 = excluded.r1, "
+                "r2 = excluded.r2, ord = excluded.ord, body = excluded.body "
+                "WHERE (excluded.r0, excluded.r1, excluded.r2, excluded.ord) < (r0, r1, r2, ord)",
+                rows,
+            )
         for meta in result.get("checks") or ():
-            checks.setdefault(meta["id"], meta)
+            self.checks.setdefault(meta["id"], meta)
         for problem in result.get("errors") or ():
             source = problem.get("source")
-            errors.append({**problem, "source": f"{name}: {source}" if source else name})
-        starts.append((_time(result["started_at"], name), result["started_at"]))
-        ends.append((_time(result["finished_at"], name), result["finished_at"]))
-        findings = result.get("findings") or []
-        sources.append(
+            self.errors.append({**problem, "source": f"{name}: {source}" if source else name})
+        for row in result.get("accounts") or ():
+            if row.get("name"):
+                self.account_names.setdefault(row["account"], row["name"])
+        self._starts.append((_time(result["started_at"], name), result["started_at"]))
+        self._ends.append((_time(result["finished_at"], name), result["finished_at"]))
+        self.workloads.add(result.get("workload", ""))
+        self.sources.append(
             {
                 "name": name,
                 "workload": result.get("workload", ""),
@@ -98,25 +149,82 @@ def merge_results(
                 "finished_at": result["finished_at"],
                 "tool_version": (result.get("tool") or {}).get("version", ""),
                 "findings": len(findings),
-                "accounts": sorted(
-                    {(f.get("resource") or {}).get("account", "") for f in findings} - {""}
-                ),
-                "regions": sorted(
-                    {(f.get("resource") or {}).get("region", "") for f in findings} - {""}
-                ),
+                "accounts": sorted(accounts - {""}),
+                "regions": sorted(regions - {""}),
             }
         )
 
-    if workload is None:
-        workloads = sorted({r.get("workload", "") for r in results} - {""})
-        workload = workloads[0] if len(workloads) == 1 else " + ".join(workloads) or "merged"
-    return build_result(
-        workload=workload,
-        findings=[Finding.from_dict(f) for _, _, f in chosen.values()],
-        checks=[CheckMeta.from_dict(m) for m in checks.values()],
-        started_at=min(starts)[1],
-        finished_at=max(ends)[1],
-        errors=errors,
-        config={"workload": workload, "merged_from": names},
-        extra={"sources": sources},
-    )
+    def _workload(self, workload: str | None) -> str:
+        if workload is not None:
+            return workload
+        workloads = sorted(self.workloads - {""})
+        return workloads[0] if len(workloads) == 1 else " + ".join(workloads) or "merged"
+
+    def _header(self, workload: str | None) -> dict[str, Any]:
+        if not self.sources:
+            raise MergeError("merge needs at least one result")
+        workload = self._workload(workload)
+        return result_without_findings(
+            workload=workload,
+            findings=_Findings(self._db, "check_id, fingerprint"),
+            by_account=_Findings(self._db, "account"),
+            checks=[CheckMeta.from_dict(m) for m in self.checks.values()],
+            started_at=min(self._starts)[1],
+            finished_at=max(self._ends)[1],
+            errors=self.errors,
+            config={"workload": workload, "merged_from": [s["name"] for s in self.sources]},
+            extra={"sources": self.sources},
+            account_names=self.account_names,
+        )
+
+    def write(self, out: IO[str], workload: str | None = None) -> dict[str, Any]:
+        """Stream the merged result as JSON into `out`; returns it without its findings."""
+        header = self._header(workload)
+        header["findings"] = _FINDINGS_MARK
+        before, after = json.dumps(header, indent=2, ensure_ascii=False, default=str).split(
+            json.dumps(_FINDINGS_MARK), 1
+        )
+        out.write(before + "[")
+        first = True
+        for body in _Findings(self._db, "check_id, fingerprint").dicts():
+            out.write("\n    " if first else ",\n    ")
+            out.write(json.dumps(json.loads(body), ensure_ascii=False, default=str))
+            first = False
+        out.write("\n  ]" if not first else "]")
+        out.write(after + "\n")
+        header["findings"] = []
+        return header
+
+    def result(self, workload: str | None = None) -> dict[str, Any]:
+        """The merged result in memory (for small merges and tests)."""
+        findings = [Finding.from_dict(json.loads(b)) for b in _Findings(self._db, "ord").dicts()]
+        header = self._header(workload)
+        return build_result(
+            workload=header["workload"],
+            findings=findings,
+            checks=[CheckMeta.from_dict(m) for m in self.checks.values()],
+            started_at=header["started_at"],
+            finished_at=header["finished_at"],
+            errors=self.errors,
+            config=header["config"],
+            extra={"sources": self.sources},
+            account_names=self.account_names,
+        )
+
+
+def merge_results(
+    results: Iterable[dict[str, Any]],
+    workload: str | None = None,
+    names: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """One result from several; `names` label the inputs (file names) in `sources` and errors."""
+    results = list(results)
+    if not results:
+        raise MergeError("merge needs at least one result")
+    names = list(names) if names is not None else [f"input {i + 1}" for i in range(len(results))]
+    if len(names) != len(results):
+        raise MergeError("merge: one name per result")
+    with MergeStore() as store:
+        for name, result in zip(names, results, strict=True):
+            store.add(name, result)
+        return store.result(workload)

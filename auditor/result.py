@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
+from auditor.accounts import account_of, compute_accounts
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.model import Finding
@@ -37,11 +38,48 @@ def build_result(
     errors: list[dict] | None = None,
     config: Config | dict | None = None,
     extra: dict[str, Any] | None = None,
+    account_names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Every figure of the result is derived here, so scan and merge agree by construction."""
-    metas = {m.id: m for m in checks}
     findings = sorted(findings, key=lambda f: (f.check_id, f.fingerprint))
-    counts = Counter(str(f.status) for f in findings)
+    result = result_without_findings(
+        workload=workload,
+        findings=findings,
+        by_account=sorted(findings, key=account_of),
+        checks=checks,
+        started_at=started_at,
+        finished_at=finished_at,
+        errors=errors,
+        config=config,
+        extra=extra,
+        account_names=account_names,
+    )
+    result["findings"] = [f.to_dict() for f in findings]
+    return result
+
+
+def result_without_findings(
+    *,
+    workload: str,
+    findings: Iterable[Finding],
+    by_account: Iterable[Finding],
+    checks: Iterable[CheckMeta],
+    started_at: datetime | str,
+    finished_at: datetime | str,
+    errors: list[dict] | None = None,
+    config: Config | dict | None = None,
+    extra: dict[str, Any] | None = None,
+    account_names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The result with `findings` left empty, computed in passes over `findings` (iterable
+    more than once, in check id and fingerprint order) and `by_account` (the same findings
+    grouped by account), so a merge can stream them from disk instead of holding them."""
+    metas = {m.id: m for m in checks}
+    counts: Counter[str] = Counter()
+    suppressed = 0
+    for f in findings:
+        counts[str(f.status)] += 1
+        suppressed += 1 if f.suppressed else 0
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "v6audit", "version": __version__},
@@ -51,14 +89,15 @@ def build_result(
         "scores": compute_scores(findings, metas),
         "stage": compute_stage(findings, metas),
         "cost": compute_cost(findings),
+        "accounts": compute_accounts(by_account, metas, account_names),
         "counts": {
             "by_status": {
                 s: counts.get(s, 0) for s in ("pass", "fail", "warn", "info", "skip", "error")
             },
-            "suppressed": sum(1 for f in findings if f.suppressed),
-            "total": len(findings),
+            "suppressed": suppressed,
+            "total": sum(counts.values()),
         },
-        "findings": [f.to_dict() for f in findings],
+        "findings": [],
         "errors": list(errors or []),
         "config": config.to_dict() if isinstance(config, Config) else (config or {}),
         "checks": [m.to_dict() for m in sorted(metas.values(), key=lambda m: m.id)],

@@ -89,8 +89,17 @@ async def run_scan(request: ScanRequest, progress: Progress) -> ScanOutcome:
         finished_at=outcome.finished_at,
         errors=discovery_problems + outcome.errors + warnings,
         config=config,
+        account_names=_account_names(state),
     )
     return ScanOutcome(result, outcome.incomplete)
+
+
+def _account_names(state: RunState) -> dict[str, str]:
+    """Account labels (organisation names, `aws.accounts[].name`) the AWS inventory learnt."""
+    from auditor.aws.inventory import Inventory
+
+    inventory = state.services.get("aws")
+    return inventory.account_names() if isinstance(inventory, Inventory) else {}
 
 
 def scan(request: ScanRequest, progress: Progress) -> ScanOutcome:

@@ -20,6 +20,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,8 @@ from auditor.aws.errors import (
     AwsRegionDisabled,
     AwsThrottled,
 )
+from auditor.aws.organization import list_accounts, parse_shard, select_accounts
+from auditor.config import AwsAccount
 from auditor.model import Resource
 
 if TYPE_CHECKING:
@@ -66,6 +69,7 @@ PARTITION_HOME = {"aws": "us-east-1", "aws-cn": "cn-northwest-1", "aws-us-gov": 
 MAX_API_CONCURRENCY = 16  # API rate limits are per account and region; more only throttles
 DEFAULT_MAX_ATTEMPTS = 10
 ROLE_SESSION_NAME = "v6audit"
+ASSUME_ROLE_CONCURRENCY = 16
 
 ACCESS_DENIED_CODES = frozenset(
     {
@@ -402,35 +406,11 @@ class Inventory:
             )
         base_account, sts = self._caller(base)
         self._base = base
-        accounts: list[tuple[AccountSetup, boto3.Session | None]] = []
-        if not self._aws.accounts:
-            accounts.append((AccountSetup(base_account), base))
-        for acc in self._aws.accounts:
-            account_id = acc.role_arn.split(":")[4]
-            setup = AccountSetup(account_id, acc.name or "")
-            params: dict[str, Any] = {
-                "RoleArn": acc.role_arn,
-                "RoleSessionName": ROLE_SESSION_NAME,
-            }
-            if acc.external_id:
-                params["ExternalId"] = acc.external_id
-            try:
-                session = self._assumed_session(sts, params)
-            except (ClientError, BotoCoreError) as exc:
-                scope = Scope(account_id, GLOBAL, setup.label)
-                error = classify(exc, "sts:AssumeRole", scope)
-                if isinstance(error, AwsAccessDenied):
-                    error = AwsAccessDenied(
-                        f"cannot assume {acc.role_arn} from account {base_account}: its trust "
-                        "policy or the caller's sts:AssumeRole permission refuses it",
-                        action="sts:AssumeRole",
-                        code=error.code,
-                        detail=error.detail,
-                    )
-                setup.error = error
-                accounts.append((setup, None))
-                continue
-            accounts.append((setup, session))
+        wanted = self._wanted_accounts(base, base_account)
+        shard = parse_shard(self._aws.shard) if self._aws.shard else None
+        if shard is not None:
+            wanted = [(setup, arn) for setup, arn in wanted if shard.holds(setup.account)]
+        accounts = self._sessions(base, sts, base_account, wanted)
         for setup, session in accounts:
             if session is None:
                 continue
@@ -439,6 +419,100 @@ class Inventory:
                 setup.clients[region] = self._make_clients(session, region, REGIONAL_SERVICES)
             setup.clients[GLOBAL] = self._make_clients(session, home, GLOBAL_SERVICES)
         return [setup for setup, _ in accounts]
+
+    def _wanted_accounts(
+        self, base: boto3.Session, base_account: str
+    ) -> list[tuple[AccountSetup, AwsAccount | None]]:
+        """The accounts to audit, each with the role to assume (None: the base credentials)."""
+        org = self._aws.organization
+        if org is None:
+            if not self._aws.accounts:
+                return [(AccountSetup(base_account), None)]
+            return [
+                (AccountSetup(acc.role_arn.split(":")[4], acc.name or ""), acc)
+                for acc in self._aws.accounts
+            ]
+        client = base.client(
+            "organizations",
+            region_name=self._home_region(base),
+            endpoint_url=self._aws.endpoint_url,
+            config=self._client_config("organizations"),
+        )
+        try:
+            listed = list_accounts(client, org.ous)
+        except (ClientError, BotoCoreError) as exc:
+            action = (
+                "organizations:ListAccountsForParent" if org.ous else ("organizations:ListAccounts")
+            )
+            error = classify(exc, action, Scope(base_account, GLOBAL))
+            raise AwsNoCredentials(
+                f"cannot list the organisation's accounts from account {base_account}: {error}",
+                action=error.action,
+                code=error.code,
+                detail=error.detail,
+            ) from exc
+        chosen = select_accounts(listed, org.include, org.exclude)
+        if not chosen:
+            raise AwsNoCredentials(
+                f"aws.organization selects none of the {len(listed)} accounts listed from "
+                f"account {base_account} (include {list(org.include)}, exclude "
+                f"{list(org.exclude)}, ous {list(org.ous)}): nothing to audit",
+                action="organizations:ListAccounts",
+            )
+        partition = base.get_partition_for_region(self._home_region(base))
+        out: list[tuple[AccountSetup, AwsAccount | None]] = []
+        for account in chosen:
+            setup = AccountSetup(account.id, account.name)
+            if account.id == base_account:
+                out.append((setup, None))  # the auditor's own account: its own credentials
+            else:
+                arn = f"arn:{partition}:iam::{account.id}:role/{org.role_name}"
+                out.append((setup, AwsAccount(role_arn=arn, name=account.name or None)))
+        return out
+
+    def _sessions(
+        self,
+        base: boto3.Session,
+        sts: BaseClient,
+        base_account: str,
+        wanted: list[tuple[AccountSetup, AwsAccount | None]],
+    ) -> list[tuple[AccountSetup, boto3.Session | None]]:
+        """A session per account; roles are assumed concurrently under a bound, and an account
+        whose role cannot be assumed keeps its error (the others go on)."""
+
+        def one(item: tuple[AccountSetup, AwsAccount | None]):
+            setup, acc = item
+            if acc is None:
+                return setup, base
+            params: dict[str, Any] = {"RoleArn": acc.role_arn, "RoleSessionName": ROLE_SESSION_NAME}
+            if acc.external_id:
+                params["ExternalId"] = acc.external_id
+            try:
+                return setup, self._assumed_session(sts, params)
+            except (ClientError, BotoCoreError) as exc:
+                error = classify(exc, "sts:AssumeRole", Scope(setup.account, GLOBAL, setup.label))
+                if isinstance(error, AwsAccessDenied):
+                    error = AwsAccessDenied(
+                        f"cannot assume {acc.role_arn} from account {base_account}: its trust "
+                        "policy or the caller's sts:AssumeRole permission refuses it",
+                        action="sts:AssumeRole",
+                        code=error.code,
+                        detail=error.detail,
+                    )
+                else:
+                    error = type(error)(
+                        f"cannot assume {acc.role_arn}: {error}",
+                        action="sts:AssumeRole",
+                        code=error.code,
+                        detail=error.detail,
+                    )
+                setup.error = error
+                return setup, None
+
+        if len(wanted) <= 1:
+            return [one(item) for item in wanted]
+        with ThreadPoolExecutor(max_workers=min(ASSUME_ROLE_CONCURRENCY, len(wanted))) as pool:
+            return list(pool.map(one, wanted))
 
     def _make_clients(
         self, session: boto3.Session, region: str, services: Iterable[str]
@@ -467,6 +541,10 @@ class Inventory:
         return self._accounts
 
     # --- scopes ------------------------------------------------------------------------------
+
+    def account_names(self) -> dict[str, str]:
+        """{account id: label} of the accounts set up so far (no I/O)."""
+        return {a.account: a.label for a in self._accounts or () if a.label}
 
     async def scopes(self) -> list[Scope]:
         """Every account in every configured region; AwsNoCredentials when nothing can be read."""
