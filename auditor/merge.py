@@ -16,10 +16,11 @@ account). The merged result keeps the worst observation (fail before error befor
 
 from __future__ import annotations
 
+import glob as globmod
 import json
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -228,3 +229,110 @@ def merge_results(
         for name, result in zip(names, results, strict=True):
             store.add(name, result)
         return store.result(workload)
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+def _s3_inputs(spec: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+    """Every `.json` object below an `s3://bucket/prefix`, each read when its turn comes."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, prefix = spec[len("s3://") :].partition("/")
+    if not bucket:
+        raise MergeError(f"{spec}: expected s3://BUCKET/PREFIX")
+    client = boto3.client("s3")
+    try:
+        keys = [
+            obj["Key"]
+            for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix
+            )
+            for obj in page.get("Contents", ())
+            if obj["Key"].endswith(".json")
+        ]
+    except (BotoCoreError, ClientError) as exc:
+        raise MergeError(f"{spec}: cannot list the objects (s3:ListBucket): {exc}") from None
+
+    def loader(key: str) -> Callable[[], dict[str, Any]]:
+        def load() -> dict[str, Any]:
+            name = f"s3://{bucket}/{key}"
+            try:
+                body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except (BotoCoreError, ClientError) as exc:
+                raise MergeError(f"{name}: cannot read (s3:GetObject): {exc}") from None
+            return parse_result(body, name)
+
+        return load
+
+    return [(f"s3://{bucket}/{key}", loader(key)) for key in sorted(keys)]
+
+
+def parse_result(data: bytes | str, name: str) -> dict[str, Any]:
+    try:
+        result = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise MergeError(f"{name}: not JSON: {exc}") from None
+    check_shape(result, name)
+    return result
+
+
+def check_shape(result: Any, name: str) -> None:
+    """The fields a merge reads, with their types: a clear error instead of a traceback."""
+    if not isinstance(result, dict):
+        raise MergeError(f"{name}: not a v6audit result (a JSON object is expected)")
+    for key, kind in (("started_at", str), ("finished_at", str), ("findings", list)):
+        if not isinstance(result.get(key), kind):
+            raise MergeError(
+                f"{name}: not a v6audit result: `{key}` missing or not a {kind.__name__}"
+            )
+    for i, finding in enumerate(result["findings"]):
+        if not (
+            isinstance(finding, dict)
+            and isinstance(finding.get("fingerprint"), str)
+            and isinstance(finding.get("check_id"), str)
+            and isinstance(finding.get("status"), str)
+        ):
+            raise MergeError(
+                f"{name}: findings[{i}] lacks a string fingerprint, check_id or status"
+            )
+
+
+def expand_inputs(specs: Iterable[str]) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+    """Files, globs and `s3://` prefixes, in the order given; each read only when merged."""
+    out: list[tuple[str, Callable[[], dict[str, Any]]]] = []
+    for spec in specs:
+        if spec.startswith("s3://"):
+            found = _s3_inputs(spec)
+        elif any(ch in spec for ch in "*?["):
+            found = [(p, _file_loader(p)) for p in sorted(globmod.glob(spec, recursive=True))]
+        else:
+            found = [(spec, _file_loader(spec))]
+        if not found:
+            raise MergeError(f"{spec}: matches no result")
+        out += found
+    return out
+
+
+def _file_loader(path: str) -> Callable[[], dict[str, Any]]:
+    def load() -> dict[str, Any]:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise MergeError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        return parse_result(data, path)
+
+    return load
+
+
+def merge_inputs(
+    specs: Iterable[str], out: IO[str], workload: str | None = None
+) -> tuple[dict[str, Any], int]:
+    """Stream every input into `out` as one result; returns it without findings, and how many
+    inputs were read."""
+    inputs = expand_inputs(specs)
+    with MergeStore() as store:
+        for name, load in inputs:
+            store.add(name, load())
+        return store.write(out, workload), len(inputs)
