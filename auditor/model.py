@@ -31,7 +31,7 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """0 for critical … 4 for info: sorts the most severe first."""
-        return list(Severity).index(self)
+        return SEVERITY_RANKS[self]
 
 
 SEVERITY_WEIGHTS = {
@@ -41,6 +41,8 @@ SEVERITY_WEIGHTS = {
     Severity.LOW: 1,
     Severity.INFO: 0,
 }
+
+SEVERITY_RANKS = {severity: rank for rank, severity in enumerate(Severity)}
 
 STAGE_NAMES = {
     0: "IPv4-only",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
@@ -14,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
-from auditor.accounts import account_of, compute_accounts
+from auditor.accounts import account_of, account_rows
 from auditor.config import Config
 from auditor.errors import ConfigError
 from auditor.model import Finding
 from auditor.registry import CheckMeta
-from auditor.scoring import compute_cost, compute_scores, compute_stage
+from auditor.scoring import ScoreBoard
 
 SCHEMA_VERSION = "1.0"
 
@@ -45,7 +44,6 @@ def build_result(
     result = result_without_findings(
         workload=workload,
         findings=findings,
-        by_account=sorted(findings, key=account_of),
         checks=checks,
         started_at=started_at,
         finished_at=finished_at,
@@ -62,7 +60,6 @@ def result_without_findings(
     *,
     workload: str,
     findings: Iterable[Finding],
-    by_account: Iterable[Finding],
     checks: Iterable[CheckMeta],
     started_at: datetime | str,
     finished_at: datetime | str,
@@ -71,32 +68,29 @@ def result_without_findings(
     extra: dict[str, Any] | None = None,
     account_names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The result with `findings` left empty, computed in passes over `findings` (iterable
-    more than once, in check id and fingerprint order) and `by_account` (the same findings
-    grouped by account), so a merge can stream them from disk instead of holding them."""
+    """The result with `findings` left empty, from one pass over `findings`, so a merge can
+    stream them from disk instead of holding them."""
     metas = {m.id: m for m in checks}
-    counts: Counter[str] = Counter()
-    suppressed = 0
+    board = ScoreBoard(metas)
+    per_account: dict[str, ScoreBoard] = {}
     for f in findings:
-        counts[str(f.status)] += 1
-        suppressed += 1 if f.suppressed else 0
+        board.add(f)
+        account = account_of(f)
+        if account:
+            if account not in per_account:
+                per_account[account] = ScoreBoard(metas)
+            per_account[account].add(f)
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "v6audit", "version": __version__},
         "workload": workload,
         "started_at": started_at if isinstance(started_at, str) else _iso(started_at),
         "finished_at": finished_at if isinstance(finished_at, str) else _iso(finished_at),
-        "scores": compute_scores(findings, metas),
-        "stage": compute_stage(findings, metas),
-        "cost": compute_cost(findings),
-        "accounts": compute_accounts(by_account, metas, account_names),
-        "counts": {
-            "by_status": {
-                s: counts.get(s, 0) for s in ("pass", "fail", "warn", "info", "skip", "error")
-            },
-            "suppressed": suppressed,
-            "total": sum(counts.values()),
-        },
+        "scores": board.scores(),
+        "stage": board.stage(),
+        "cost": board.cost(),
+        "accounts": account_rows(per_account, account_names),
+        "counts": board.counts(),
         "findings": [],
         "errors": list(errors or []),
         "config": config.to_dict() if isinstance(config, Config) else (config or {}),

@@ -13,13 +13,14 @@ check can never raise a score. Only mandatory checks with a stage are scored.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from auditor.model import STAGE_NAMES, Finding, Status
 from auditor.registry import CheckMeta
 
+STATUS_ORDER = ("pass", "fail", "warn", "info", "skip", "error")
 DUAL_STACK_STAGES = frozenset({1, 2})
 IPV6_ONLY_STAGES = frozenset({1, 2, 3, 4})
 
@@ -42,18 +43,21 @@ def is_nat64(finding: Finding) -> bool:
     return finding.status is Status.WARN and finding.net_class == "nat64"
 
 
+def _count(tally: Tally, f: Finding) -> None:
+    if f.status is Status.PASS:
+        tally.passed += 1
+    elif f.status in (Status.FAIL, Status.ERROR):
+        tally.failed += 1
+    elif is_nat64(f):
+        tally.nat64 += 1
+
+
 def _tallies(findings: Iterable[Finding], use_suppressions: bool) -> dict[str, Tally]:
     tallies: dict[str, Tally] = defaultdict(Tally)
     for f in findings:
         if use_suppressions and f.suppressed:
             continue
-        tally = tallies[f.check_id]
-        if f.status is Status.PASS:
-            tally.passed += 1
-        elif f.status in (Status.FAIL, Status.ERROR):
-            tally.failed += 1
-        elif is_nat64(f):
-            tally.nat64 += 1
+        _count(tallies[f.check_id], f)
     return tallies
 
 
@@ -86,7 +90,10 @@ def _mean(values: Iterable[float]) -> float | None:
 def axis_scores(
     findings: Iterable[Finding], checks: Mapping[str, CheckMeta], use_suppressions: bool = True
 ) -> dict:
-    tallies = _tallies(findings, use_suppressions)
+    return _axes(_tallies(findings, use_suppressions), checks)
+
+
+def _axes(tallies: Mapping[str, Tally], checks: Mapping[str, CheckMeta]) -> dict:
     dual = _family_scores(tallies, checks, DUAL_STACK_STAGES, nat64_half=False)
     v6only = _family_scores(tallies, checks, IPV6_ONLY_STAGES, nat64_half=True)
     return {
@@ -96,11 +103,9 @@ def axis_scores(
     }
 
 
-def compute_scores(findings: list[Finding], checks: Mapping[str, CheckMeta]) -> dict:
+def compute_scores(findings: Iterable[Finding], checks: Mapping[str, CheckMeta]) -> dict:
     """Scores honouring suppressions, and the same scores as if nothing were suppressed."""
-    scores = axis_scores(findings, checks, use_suppressions=True)
-    scores["ignoring_suppressions"] = axis_scores(findings, checks, use_suppressions=False)
-    return scores
+    return ScoreBoard.of(findings, checks).scores()
 
 
 def blocker_order(finding: Finding, checks: Mapping[str, CheckMeta]) -> tuple:
@@ -118,21 +123,18 @@ def blocker_order(finding: Finding, checks: Mapping[str, CheckMeta]) -> tuple:
 def blockers_by_stage(
     findings: Iterable[Finding], checks: Mapping[str, CheckMeta]
 ) -> dict[int, list[Finding]]:
-    """Every stage's unsuppressed blockers, in the order to fix them (`blocker_order`).
-
-    The one place blockers are ordered: the result carries these lists and every renderer
-    shows them as they are.
-    """
+    """Every stage's unsuppressed blockers, in the order to fix them (`blocker_order`), for a
+    result written before it carried `stage.blockers_by_stage`."""
     by_stage: dict[int, list[Finding]] = {stage: [] for stage in range(1, 5)}
     for f in findings:
         if f.stage in by_stage and f.is_blocking and not f.suppressed:
             by_stage[f.stage].append(f)
     for blockers in by_stage.values():
-        blockers.sort(key=lambda f: blocker_order(f, checks))
+        blockers.sort(key=lambda f: (blocker_order(f, checks), f.fingerprint))
     return by_stage
 
 
-def compute_stage(findings: list[Finding], checks: Mapping[str, CheckMeta]) -> dict:
+def compute_stage(findings: Iterable[Finding], checks: Mapping[str, CheckMeta]) -> dict:
     """The highest stage proven (verdicts at it, no unsuppressed blocker at it or below).
 
     A verdict tests the stage its check gates as well as its own: a dependency reachable only
@@ -140,33 +142,7 @@ def compute_stage(findings: list[Finding], checks: Mapping[str, CheckMeta]) -> d
     `blockers` are the next stage's blockers; `blockers_by_stage` those of every stage
     ({"1": [...], ..., "4": [...]}), each list in fix order.
     """
-    evaluated: set[int] = set()
-    for f in findings:
-        if f.stage is None:
-            continue
-        if f.status in (Status.PASS, Status.FAIL, Status.WARN):
-            evaluated.add(f.stage)
-            meta = checks.get(f.check_id)
-            if meta is not None and meta.stage is not None:
-                evaluated.add(meta.stage)
-    ordered = blockers_by_stage(findings, checks)
-    current = 0
-    for stage in range(1, 5):
-        if ordered[stage] or stage not in evaluated:
-            break
-        current = stage
-    nxt = current + 1 if current < 4 else None
-    return {
-        "current": current,
-        "name": STAGE_NAMES[current],
-        "next": nxt,
-        "next_name": STAGE_NAMES[nxt] if nxt is not None else None,
-        "blockers": [f.fingerprint for f in ordered[nxt]] if nxt is not None else [],
-        "blockers_by_stage": {
-            str(stage): [f.fingerprint for f in blockers] for stage, blockers in ordered.items()
-        },
-        "untested": sorted({1, 2, 3, 4} - evaluated),
-    }
+    return ScoreBoard.of(findings, checks).stage()
 
 
 PUBLIC_IPV4_HOURLY_USD = 0.005
@@ -176,16 +152,96 @@ HOURS_PER_MONTH = 730
 def compute_cost(findings: Iterable[Finding]) -> dict:
     """Public IPv4 addresses counted from findings that carry `evidence.public_ipv4`
     ({kind: count}); each is billed hourly."""
-    by_kind: dict[str, int] = defaultdict(int)
-    for f in findings:
+    return ScoreBoard.of(findings, {}).cost()
+
+
+class ScoreBoard:
+    """Every figure the result derives from its findings (scores, stage and blockers, cost,
+    counts), gathered in one pass: `add` each finding once, then read the figures. A merge of
+    an organisation's results streams hundreds of thousands of findings through one board
+    without holding them; a scan feeds its list through the same code."""
+
+    def __init__(self, checks: Mapping[str, CheckMeta]) -> None:
+        self.checks = checks
+        self.tallies: dict[str, Tally] = defaultdict(Tally)  # honouring suppressions
+        self.tallies_all: dict[str, Tally] = defaultdict(Tally)  # ignoring them
+        self.evaluated: set[int] = set()
+        self.blocked: set[int] = set()
+        self.candidates: dict[int, list[tuple[tuple, str]]] = defaultdict(list)
+        self.by_kind: dict[str, int] = defaultdict(int)
+        self.by_status: Counter[str] = Counter()
+        self.suppressed = 0
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding], checks: Mapping[str, CheckMeta]) -> ScoreBoard:
+        board = cls(checks)
+        for f in findings:
+            board.add(f)
+        return board
+
+    def add(self, f: Finding) -> None:
+        self.by_status[str(f.status)] += 1
+        _count(self.tallies_all[f.check_id], f)
+        if f.suppressed:
+            self.suppressed += 1
+        else:
+            _count(self.tallies[f.check_id], f)
+        if f.stage is not None:
+            if f.status in (Status.PASS, Status.FAIL, Status.WARN):
+                self.evaluated.add(f.stage)
+                meta = self.checks.get(f.check_id)
+                if meta is not None and meta.stage is not None:
+                    self.evaluated.add(meta.stage)
+            if f.is_blocking and not f.suppressed:
+                self.blocked.add(f.stage)
+                key = blocker_order(f, self.checks)
+                self.candidates[f.stage].append((key, f.fingerprint))
         for kind, count in (f.evidence.get("public_ipv4") or {}).items():
-            by_kind[kind] += int(count)
-    count = sum(by_kind.values())
-    return {
-        "public_ipv4": {
-            "count": count,
-            "hourly_usd_each": PUBLIC_IPV4_HOURLY_USD,
-            "monthly_usd": round(count * PUBLIC_IPV4_HOURLY_USD * HOURS_PER_MONTH, 2),
-            "by_kind": dict(sorted(by_kind.items())),
+            self.by_kind[kind] += int(count)
+
+    def scores(self) -> dict:
+        scores = _axes(self.tallies, self.checks)
+        scores["ignoring_suppressions"] = _axes(self.tallies_all, self.checks)
+        return scores
+
+    def stage(self) -> dict:
+        current = 0
+        for stage in range(1, 5):
+            if stage in self.blocked or stage not in self.evaluated:
+                break
+            current = stage
+        nxt = current + 1 if current < 4 else None
+        ordered = {
+            stage: [fingerprint for _, fingerprint in sorted(self.candidates.get(stage, ()))]
+            for stage in range(1, 5)
         }
-    }
+        return {
+            "current": current,
+            "name": STAGE_NAMES[current],
+            "next": nxt,
+            "next_name": STAGE_NAMES[nxt] if nxt is not None else None,
+            "blockers": ordered[nxt] if nxt is not None else [],
+            "blockers_by_stage": {str(stage): ordered[stage] for stage in ordered},
+            "untested": sorted({1, 2, 3, 4} - self.evaluated),
+        }
+
+    def cost(self) -> dict:
+        count = sum(self.by_kind.values())
+        return {
+            "public_ipv4": {
+                "count": count,
+                "hourly_usd_each": PUBLIC_IPV4_HOURLY_USD,
+                "monthly_usd": round(count * PUBLIC_IPV4_HOURLY_USD * HOURS_PER_MONTH, 2),
+                "by_kind": dict(sorted(self.by_kind.items())),
+            }
+        }
+
+    def counts(self) -> dict:
+        return {
+            "by_status": {
+                s: self.by_status.get(s, 0)
+                for s in ("pass", "fail", "warn", "info", "skip", "error")
+            },
+            "suppressed": self.suppressed,
+            "total": sum(self.by_status.values()),
+        }
