@@ -80,6 +80,14 @@ def register(sub: Subparsers) -> None:
         action="store_true",
         help="neither read nor record history (e.g. throw-away CI runs)",
     )
+    scan.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="audit the K-th (0-based) of N stable shards of the accounts (aws.organization "
+        "or aws.accounts); auto/N takes K from AWS_BATCH_JOB_ARRAY_INDEX or "
+        "JOB_COMPLETION_INDEX. {shard} in --output becomes K. Merge the shards' results "
+        "with `v6audit merge`",
+    )
 
     demo = sub.add_parser(
         "demo",
@@ -108,11 +116,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be between 0.05 and 300 seconds")
     score_gates = parse_fail_under(args.fail_under)
     fail_on = parse_fail_on(args.fail_on)
+    shard = _shard(args)
     config = load_config(args.config).with_overrides(
         concurrency=args.concurrency,
         timeout=args.timeout,
         regions=tuple(args.region or ()),
         profile=args.profile,
+        shard=str(shard) if shard else None,
     )
     rules = load_suppressions(args.suppressions) if args.suppressions else []
     baseline = load_baseline(args.baseline) if args.baseline else None
@@ -134,6 +144,22 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if outcome.incomplete:
         return EXIT_INCOMPLETE
     return EXIT_GATE if reasons else EXIT_OK
+
+
+def _shard(args: argparse.Namespace):
+    """`--shard` resolved to a shard, with `{shard}` in `--output` replaced by its index."""
+    from auditor.aws.organization import ShardError, parse_shard
+
+    if args.shard is None:
+        if "{shard}" in args.output:
+            raise UsageError("--output names {shard} but no --shard K/N was given")
+        return None
+    try:
+        shard = parse_shard(args.shard)
+    except ShardError as exc:
+        raise UsageError(str(exc)) from None
+    args.output = args.output.replace("{shard}", str(shard.index))
+    return shard
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

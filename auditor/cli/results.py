@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
+from pathlib import Path
 
 from auditor.cli.common import Subparsers, emit, formatter
 from auditor.errors import EXIT_OK, UsageError
+from auditor.result import atomic_output
 
 
 def register(sub: Subparsers) -> None:
@@ -25,15 +28,24 @@ def register(sub: Subparsers) -> None:
         "merge",
         help="merge results of several accounts or shards into one",
         formatter_class=formatter,
-        description="Findings are de-duplicated by fingerprint; every score, the stage and the "
-        "cost are recomputed from the merged findings (never averaged).",
+        description=textwrap.dedent("""\
+        Findings are de-duplicated by fingerprint and check id (the worst observation wins);
+        every score, the stage, the cost and the `accounts` ranking are recomputed from the
+        merged findings (never averaged). Inputs are files, globs ('out/shard-*/report.json',
+        quoted so the shell leaves them) and s3://BUCKET/PREFIX/ (every .json below it);
+        they are read one at a time, so memory is bounded by the largest input."""),
     )
     merge.set_defaults(run=cmd_merge)
-    merge.add_argument("results", nargs="+", metavar="RESULT.json")
+    merge.add_argument("results", nargs="+", metavar="RESULT")
     merge.add_argument(
         "-o", "--output", metavar="ORG.json", required=True, help="merged result, or - for stdout"
     )
     merge.add_argument("--workload", metavar="W", help="name of the merged workload")
+    merge.add_argument(
+        "--render",
+        metavar="FORMATS",
+        help="also write these formats beside ORG.json (e.g. html,pdf: ORG.html, ORG.pdf)",
+    )
 
     baseline = sub.add_parser(
         "baseline",
@@ -78,17 +90,30 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from auditor.merge import merge_results
-    from auditor.result import dumps, load_result
+    from auditor.formats import parse_formats
+    from auditor.merge import merge_inputs
+    from auditor.result import atomic_write, load_result
 
-    merged = merge_results(
-        [load_result(p) for p in args.results], workload=args.workload, names=args.results
-    )
-    emit(dumps(merged), args.output)
+    renders = parse_formats(args.render) if args.render else []
+    if renders and args.output == "-":
+        raise UsageError("--render writes files beside ORG.json: give -o ORG.json, not -o -")
+    if args.output == "-":
+        header, count = merge_inputs(args.results, sys.stdout, workload=args.workload)
+        sys.stdout.flush()
+    else:
+        target = Path(args.output)
+        with atomic_output(target) as out:
+            header, count = merge_inputs(args.results, out, workload=args.workload)
+        for fmt in renders:
+            if fmt.name == "json":
+                continue
+            beside = target.with_suffix(Path(fmt.filename).suffix)
+            atomic_write(beside, fmt.render(load_result(target)))
+    total = header["counts"]["total"]
     if args.output != "-":
         print(
-            f"v6audit: merged {len(args.results)} results ({len(merged['findings'])} findings) "
-            f"into {args.output}",
+            f"v6audit: merged {count} results ({total} findings, "
+            f"{len(header['accounts'])} accounts) into {args.output}",
             file=sys.stderr,
         )
     return EXIT_OK
