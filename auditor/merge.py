@@ -33,6 +33,7 @@ from auditor.result import SCHEMA_VERSION, build_result, result_without_findings
 _WORST_FIRST = {s: i for i, s in enumerate(("fail", "error", "warn", "info", "skip", "pass"))}
 _SEVERITY = {s: i for i, s in enumerate(("critical", "high", "medium", "low", "info"))}
 _FINDINGS_MARK = "\x00findings\x00"
+MAX_NAMED_WORKLOADS = 4
 
 
 class MergeError(AuditorError):
@@ -163,6 +164,8 @@ class MergeStore:
         if workload is not None:
             return workload
         workloads = sorted(self.workloads - {""})
+        if len(workloads) > MAX_NAMED_WORKLOADS:  # an organisation: name it, do not list it
+            return f"{workloads[0]} and {len(workloads) - 1} more workloads"
         return workloads[0] if len(workloads) == 1 else " + ".join(workloads) or "merged"
 
     def _header(self, workload: str | None) -> dict[str, Any]:

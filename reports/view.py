@@ -15,6 +15,7 @@ from typing import Any
 
 from auditor.model import STAGE_NAMES, Severity
 from reports.fmt import clip_tree, duration_words, quarter_of
+from reports.org_view import OrgView, build_org_view
 from reports.trend import Delta, TrendPoint, build_trend
 
 STATUSES = ("fail", "error", "warn", "info", "skip", "pass")
@@ -202,6 +203,7 @@ class View:
     regions: list[str]
     accounts: list[str]
     family_names: list[str] = field(default_factory=list)
+    org: OrgView | None = None  # more than one account: the organisation view
     by_fingerprint: dict[str, FindingView] = field(default_factory=dict, repr=False)
 
     @property
@@ -381,6 +383,7 @@ def build_view(result: dict[str, Any]) -> View:
     )
     monthly = float(cost.get("monthly_usd") or 0)
     return View(
+        org=build_org_view(result),
         workload=result["workload"],
         sample=bool(result.get("demo")),
         tool=(result.get("tool") or {}).get("name", "v6audit"),

@@ -63,9 +63,9 @@ def test_batch_array_size_matches_the_shard_count_and_the_commands_parse() -> No
     command = job["containerProperties"]["command"]
     args = parses(command)
     assert args.command == "scan"
-    assert shard_count(command) == load_json("batch/submit-array-job.json")["arrayProperties"][
-        "size"
-    ]
+    assert (
+        shard_count(command) == load_json("batch/submit-array-job.json")["arrayProperties"]["size"]
+    )
     assert parse_shard(args.shard, {"AWS_BATCH_JOB_ARRAY_INDEX": "3"}).index == 3
     merge = load_json("batch/submit-merge-job.json")["containerOverrides"]["command"]
     assert parses(merge).command == "merge"
@@ -90,12 +90,16 @@ def test_kubernetes_indexed_job_has_what_the_scheduler_needs() -> None:
     assert shard_count(args) == spec["completions"]
     assert parses(args).shard.startswith("auto/")
     env = {e["name"]: e for e in container["env"]}
-    assert "job-completion-index" in env["JOB_COMPLETION_INDEX"]["valueFrom"]["fieldRef"][
-        "fieldPath"
-    ]
+    assert (
+        "job-completion-index" in env["JOB_COMPLETION_INDEX"]["valueFrom"]["fieldRef"]["fieldPath"]
+    )
     volumes = {v["name"] for v in pod["volumes"]}
     assert {m["name"] for m in container["volumeMounts"]} <= volumes
-    claims = {v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v}
+    claims = {
+        v["persistentVolumeClaim"]["claimName"]
+        for v in pod["volumes"]
+        if "persistentVolumeClaim" in v
+    }
     merge = k8s("kubernetes/merge-job.yaml")
     merge_pod = merge["spec"]["template"]["spec"]
     assert merge_pod["restartPolicy"] in ("Never", "OnFailure")
@@ -114,4 +118,4 @@ def test_deploy_doc_names_every_manifest() -> None:
     for path in sorted(DEPLOY.rglob("*")):
         if path.is_file():
             assert str(path.relative_to(DEPLOY.parent)) in doc, path
-    assert re.search(r"--shard auto/\d+", doc)
+    assert re.search(r"--shard auto/N", doc)

@@ -1,5 +1,30 @@
 (function () {
   "use strict";
+  // Tables with class "sortable": a click on a heading sorts by that column (again: reverse).
+  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
+    var heads = table.tHead.rows[0].cells;
+    Array.prototype.forEach.call(heads, function (th, col) {
+      th.addEventListener("click", function () {
+        var asc = th.getAttribute("aria-sort") !== "ascending";
+        var num = th.getAttribute("data-type") === "num";
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = a.cells[col], y = b.cells[col];
+          var p = x.getAttribute("data-v") || x.textContent, q = y.getAttribute("data-v") || y.textContent;
+          var c = num ? parseFloat(p) - parseFloat(q) : p.localeCompare(q);
+          return asc ? c : -c;
+        });
+        Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
+})();
+
+(function () {
+  "use strict";
   var table = document.getElementById("findings");
   if (!table) { return; }
   var rows = Array.prototype.slice.call(table.tBodies[0].rows);
