@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,9 +32,10 @@ CHECK = "aws.vpc.ipv6_cidr"
 MANAGEMENT = "123456789012"  # moto's organisation master is the caller's account
 
 
-def build_org(lab: AwsLab, count: int) -> dict[str, Any]:
+def build_org(lab: AwsLab, count: int, estates: int | None = None) -> dict[str, Any]:
     """An organisation of `count` members under two OUs (prod/eu below prod), small estates of
-    different stages: every third account has an IPv6 VPC, every third an IPv4-only one."""
+    different stages in the first `estates` (default: all): every third an IPv6 VPC, every
+    third an IPv4-only one; every account also has moto's default VPC (no IPv6)."""
     org = lab.client("organizations")
     org.create_organization(FeatureSet="ALL")
     root = org.list_roots()["Roots"][0]["Id"]
@@ -42,7 +48,7 @@ def build_org(lab: AwsLab, count: int) -> dict[str, Any]:
     ids = sorted(accounts)
     org.move_account(AccountId=ids[0], SourceParentId=root, DestinationParentId=prod)
     org.move_account(AccountId=ids[1], SourceParentId=root, DestinationParentId=eu)
-    for i, account in enumerate(ids):
+    for i, account in enumerate(ids[:estates]):
         if i % 3 == 2:
             continue
         ec2 = lab.assumed(account).client("ec2", region_name="us-east-1", endpoint_url=lab.url)
@@ -217,3 +223,66 @@ def test_select_keeps_active_accounts_named_by_id_or_name() -> None:
     ]
     chosen = select_accounts(accounts, ["prod-*", "333333333333"], ["prod-b"])
     assert [a.id for a in chosen] == ["111111111111", "333333333333"]
+
+
+# --- the organisation end to end: four shard processes equal one run ------------------------
+
+
+def v6audit(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "v6audit"), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finished(proc: subprocess.Popen) -> None:
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode in (0, 1), err
+
+
+def test_four_shard_processes_merge_into_exactly_the_unsharded_run(
+    lab: AwsLab, tmp_path: Path
+) -> None:
+    org = build_org(lab, 200, estates=30)
+    config = tmp_path / "v6audit.yaml"
+    config.write_text(
+        "workload: org\naws:\n  regions: [us-east-1]\n"
+        f"  endpoint_url: {lab.url}\n  organization: {{role_name: v6audit}}\n"
+    )
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    common = ["-c", str(config), "--only", "aws.vpc.ipv6_cidr,aws.subnet.ipv6_cidr"]
+    common += ["--format", "json", "--no-history", "-q"]
+    procs = [v6audit("scan", *common, "-o", str(tmp_path / "single"), env=env)]
+    procs += [
+        v6audit(
+            "scan", *common, "--shard", f"{k}/4", "-o", str(tmp_path / "shard-{shard}"), env=env
+        )
+        for k in range(4)
+    ]
+    for proc in procs:
+        finished(proc)
+    merge = v6audit(
+        "merge",
+        str(tmp_path / "shard-*" / "report.json"),
+        "-o",
+        str(tmp_path / "org.json"),
+        env=env,
+    )
+    finished(merge)
+    single = json.loads((tmp_path / "single" / "report.json").read_text())
+    merged = json.loads((tmp_path / "org.json").read_text())
+    shards = [json.loads((tmp_path / f"shard-{k}" / "report.json").read_text()) for k in range(4)]
+    assert all(s["findings"] for s in shards)  # 201 accounts spread over every shard
+
+    def view(result: dict) -> list:
+        return sorted((f["fingerprint"], f["check_id"], f["status"]) for f in result["findings"])
+
+    assert view(merged) == view(single)
+    assert len({f["resource"]["account"] for f in merged["findings"]}) == len(org["ids"]) + 1
+    for key in ("scores", "stage", "cost", "accounts"):
+        assert merged[key] == single[key], key
+    assert merged["accounts"][0]["stage"] == 0
+    assert {r["name"] for r in merged["accounts"]} >= {"member-000", "member-199"}
