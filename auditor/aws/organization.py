@@ -20,6 +20,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
+# What listing the organisation calls (the auditor's own identity, not the member roles).
+ORGANIZATION_ACTIONS = (
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListChildren",
+)
 SHARD_INDEX_VARIABLES = ("AWS_BATCH_JOB_ARRAY_INDEX", "JOB_COMPLETION_INDEX")
 MAX_OU_DEPTH = 5  # AWS allows five levels of OUs below the root
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import textwrap
 
-from auditor.cli.common import Parser, Subparsers, emit
+from auditor.cli.common import Parser, Subparsers, emit, formatter
 from auditor.errors import EXIT_OK, UsageError
 
 
@@ -21,8 +21,21 @@ def register(sub: Subparsers) -> None:
     explain.set_defaults(run=cmd_explain)
     explain.add_argument("check_id", metavar="CHECK_ID")
 
-    policy = sub.add_parser("iam-policy", help="print the least-privilege read-only IAM policy")
+    policy = sub.add_parser(
+        "iam-policy",
+        help="print the least-privilege read-only IAM policy",
+        formatter_class=formatter,
+        description="The read-only policy every audited account's role needs: exactly the "
+        "union of the checks' permissions. With --organization ROLE_NAME, a second statement "
+        "for the identity that runs the audit in the management (or delegated administrator) "
+        "account: listing the organisation's accounts and assuming ROLE_NAME in each.",
+    )
     policy.set_defaults(run=cmd_iam_policy)
+    policy.add_argument(
+        "--organization",
+        metavar="ROLE_NAME",
+        help="add what aws.organization needs (organizations:List*, sts:AssumeRole on ROLE_NAME)",
+    )
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
@@ -84,5 +97,6 @@ def cmd_iam_policy(args: argparse.Namespace) -> int:
     from auditor.iam import iam_policy
     from auditor.registry import load_checks
 
-    emit(json.dumps(iam_policy(load_checks()), indent=2) + "\n")
+    policy = iam_policy(load_checks(), organization_role=args.organization)
+    emit(json.dumps(policy, indent=2) + "\n")
     return EXIT_OK

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from auditor.aws.inventory import Inventory
 from auditor.aws.organization import (
+    ORGANIZATION_ACTIONS,
     OrgAccount,
     Shard,
     ShardError,
@@ -24,6 +25,7 @@ from auditor.aws.organization import (
 )
 from auditor.config import AwsConfig, AwsOrganization, Config
 from auditor.context import Limits, RunState
+from auditor.iam import iam_policy
 from auditor.registry import load_checks
 from auditor.runner import run_checks
 from tests.aws.conftest import AwsLab, run_scan
@@ -82,6 +84,14 @@ def test_every_account_of_the_organisation_is_audited_with_its_own_findings(lab:
         assert statuses == ({"pass", "fail"} if i % 3 == 0 else {"fail"}), account
     assert "organizations:ListAccounts" in scan.recorder.actions
     assert "sts:AssumeRole" in scan.recorder.actions
+    # `iam-policy --organization` grants every call beyond the checks' own
+    policy = iam_policy(load_checks(), organization_role="v6audit")
+    granted = {
+        a
+        for st in policy["Statement"]
+        for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+    }
+    assert scan.recorder.actions <= granted
 
 
 def test_include_exclude_globs_match_ids_and_names(lab: AwsLab) -> None:
@@ -101,6 +111,7 @@ def test_an_ou_filter_takes_the_ou_and_the_ous_below_it(lab: AwsLab) -> None:
     scan = run_scan(org_config(lab, ous=(org["prod"],)), [CHECK], lab.suite)
     assert accounts_of(scan) == {org["ids"][0], org["ids"][1]}
     assert "organizations:ListChildren" in scan.recorder.actions
+    assert scan.recorder.actions & set(ORGANIZATION_ACTIONS) == set(ORGANIZATION_ACTIONS)
 
 
 def scan_with_hook(config: Config, operation: str, hook) -> list:
