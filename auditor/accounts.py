@@ -22,14 +22,14 @@ def account_of(finding: Finding) -> str:
 def account_row(account: str, name: str, board: ScoreBoard) -> dict[str, Any]:
     """One account's row, from the board its findings went through."""
     scores = board.scores()
-    stage = board.stage()
+    stage = board.current_stage()
     cost = board.cost()["public_ipv4"]
     return {
         "account": account,
         "name": name,
         "scores": {"dual_stack": scores["dual_stack"], "ipv6_only": scores["ipv6_only"]},
-        "stage": stage["current"],
-        "blockers": len(stage["blockers"]),
+        "stage": stage,
+        "blockers": board.blocker_counts[stage + 1] if stage < 4 else 0,
         "public_ipv4": {"count": cost["count"], "monthly_usd": cost["monthly_usd"]},
         "errors": board.by_status.get("error", 0),
     }

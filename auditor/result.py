@@ -79,7 +79,7 @@ def result_without_findings(
         account = account_of(f)
         if account:
             if account not in per_account:
-                per_account[account] = ScoreBoard(metas)
+                per_account[account] = ScoreBoard(metas, ordered=False)
             per_account[account].add(f)
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,

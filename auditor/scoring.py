@@ -159,10 +159,13 @@ class ScoreBoard:
     """Every figure the result derives from its findings (scores, stage and blockers, cost,
     counts), gathered in one pass: `add` each finding once, then read the figures. A merge of
     an organisation's results streams hundreds of thousands of findings through one board
-    without holding them; a scan feeds its list through the same code."""
+    without holding them; a scan feeds its list through the same code. With `ordered=False`
+    (an account's row) blockers are only counted, not kept in order."""
 
-    def __init__(self, checks: Mapping[str, CheckMeta]) -> None:
+    def __init__(self, checks: Mapping[str, CheckMeta], *, ordered: bool = True) -> None:
         self.checks = checks
+        self.ordered = ordered
+        self.blocker_counts: Counter[int] = Counter()
         self.tallies: dict[str, Tally] = defaultdict(Tally)  # honouring suppressions
         self.tallies_all: dict[str, Tally] = defaultdict(Tally)  # ignoring them
         self.evaluated: set[int] = set()
@@ -194,8 +197,10 @@ class ScoreBoard:
                     self.evaluated.add(meta.stage)
             if f.is_blocking and not f.suppressed:
                 self.blocked.add(f.stage)
-                key = blocker_order(f, self.checks)
-                self.candidates[f.stage].append((key, f.fingerprint))
+                self.blocker_counts[f.stage] += 1
+                if self.ordered:
+                    key = blocker_order(f, self.checks)
+                    self.candidates[f.stage].append((key, f.fingerprint))
         for kind, count in (f.evidence.get("public_ipv4") or {}).items():
             self.by_kind[kind] += int(count)
 
@@ -204,12 +209,16 @@ class ScoreBoard:
         scores["ignoring_suppressions"] = _axes(self.tallies_all, self.checks)
         return scores
 
-    def stage(self) -> dict:
+    def current_stage(self) -> int:
         current = 0
         for stage in range(1, 5):
             if stage in self.blocked or stage not in self.evaluated:
                 break
             current = stage
+        return current
+
+    def stage(self) -> dict:
+        current = self.current_stage()
         nxt = current + 1 if current < 4 else None
         ordered = {
             stage: [fingerprint for _, fingerprint in sorted(self.candidates.get(stage, ()))]
