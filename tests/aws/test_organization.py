@@ -254,6 +254,7 @@ def finished(proc: subprocess.Popen) -> None:
     assert proc.returncode in (0, 1), err
 
 
+@pytest.mark.timeout(1800)  # 200 accounts: about a minute on an idle machine, far more if busy
 def test_four_shard_processes_merge_into_exactly_the_unsharded_run(
     lab: AwsLab, tmp_path: Path
 ) -> None:
