@@ -53,7 +53,12 @@ from auditor.aws.errors import (
     AwsRegionDisabled,
     AwsThrottled,
 )
-from auditor.aws.organization import list_accounts, parse_shard, select_accounts
+from auditor.aws.organization import (
+    NoMembers,
+    listing_action,
+    organization_members,
+    parse_shard,
+)
 from auditor.config import AwsAccount
 from auditor.model import Resource
 
@@ -156,6 +161,9 @@ class AccountSetup:
     label: str = ""
     error: AwsError | None = None
     clients: dict[str, dict[str, BaseClient]] = field(default_factory=dict)  # region → service
+
+
+Wanted = tuple[AccountSetup, AwsAccount | None]  # an account, and the role to assume (or none)
 
 
 def _freeze(params: dict[str, Any]) -> str:
@@ -420,9 +428,7 @@ class Inventory:
             setup.clients[GLOBAL] = self._make_clients(session, home, GLOBAL_SERVICES)
         return [setup for setup, _ in accounts]
 
-    def _wanted_accounts(
-        self, base: boto3.Session, base_account: str
-    ) -> list[tuple[AccountSetup, AwsAccount | None]]:
+    def _wanted_accounts(self, base: boto3.Session, base_account: str) -> list[Wanted]:
         """The accounts to audit, each with the role to assume (None: the base credentials)."""
         org = self._aws.organization
         if org is None:
@@ -432,55 +438,39 @@ class Inventory:
                 (AccountSetup(acc.role_arn.split(":")[4], acc.name or ""), acc)
                 for acc in self._aws.accounts
             ]
+        home = self._home_region(base)
         client = base.client(
             "organizations",
-            region_name=self._home_region(base),
+            region_name=home,
             endpoint_url=self._aws.endpoint_url,
             config=self._client_config("organizations"),
         )
         try:
-            listed = list_accounts(client, org.ous)
-        except (ClientError, BotoCoreError) as exc:
-            action = (
-                "organizations:ListAccountsForParent" if org.ous else ("organizations:ListAccounts")
+            members = organization_members(
+                client, org, base_account, base.get_partition_for_region(home)
             )
-            error = classify(exc, action, Scope(base_account, GLOBAL))
+        except (ClientError, BotoCoreError) as exc:
+            error = classify(exc, listing_action(org), Scope(base_account, GLOBAL))
             raise AwsNoCredentials(
                 f"cannot list the organisation's accounts from account {base_account}: {error}",
                 action=error.action,
                 code=error.code,
                 detail=error.detail,
             ) from exc
-        chosen = select_accounts(listed, org.include, org.exclude)
-        if not chosen:
-            raise AwsNoCredentials(
-                f"aws.organization selects none of the {len(listed)} accounts listed from "
-                f"account {base_account} (include {list(org.include)}, exclude "
-                f"{list(org.exclude)}, ous {list(org.ous)}): nothing to audit",
-                action="organizations:ListAccounts",
-            )
-        partition = base.get_partition_for_region(self._home_region(base))
-        out: list[tuple[AccountSetup, AwsAccount | None]] = []
-        for account in chosen:
-            setup = AccountSetup(account.id, account.name)
-            if account.id == base_account:
-                out.append((setup, None))  # the auditor's own account: its own credentials
-            else:
-                arn = f"arn:{partition}:iam::{account.id}:role/{org.role_name}"
-                out.append((setup, AwsAccount(role_arn=arn, name=account.name or None)))
-        return out
+        except NoMembers as exc:
+            raise AwsNoCredentials(str(exc), action=listing_action(org)) from None
+        return [
+            (AccountSetup(a.id, a.name), AwsAccount(arn, name=a.name or None) if arn else None)
+            for a, arn in members
+        ]
 
     def _sessions(
-        self,
-        base: boto3.Session,
-        sts: BaseClient,
-        base_account: str,
-        wanted: list[tuple[AccountSetup, AwsAccount | None]],
+        self, base: boto3.Session, sts: BaseClient, base_account: str, wanted: list[Wanted]
     ) -> list[tuple[AccountSetup, boto3.Session | None]]:
         """A session per account; roles are assumed concurrently under a bound, and an account
         whose role cannot be assumed keeps its error (the others go on)."""
 
-        def one(item: tuple[AccountSetup, AwsAccount | None]):
+        def one(item: Wanted) -> tuple[AccountSetup, boto3.Session | None]:
             setup, acc = item
             if acc is None:
                 return setup, base
@@ -491,27 +481,18 @@ class Inventory:
                 return setup, self._assumed_session(sts, params)
             except (ClientError, BotoCoreError) as exc:
                 error = classify(exc, "sts:AssumeRole", Scope(setup.account, GLOBAL, setup.label))
+                why = str(error)
                 if isinstance(error, AwsAccessDenied):
-                    error = AwsAccessDenied(
-                        f"cannot assume {acc.role_arn} from account {base_account}: its trust "
-                        "policy or the caller's sts:AssumeRole permission refuses it",
-                        action="sts:AssumeRole",
-                        code=error.code,
-                        detail=error.detail,
-                    )
-                else:
-                    error = type(error)(
-                        f"cannot assume {acc.role_arn}: {error}",
-                        action="sts:AssumeRole",
-                        code=error.code,
-                        detail=error.detail,
-                    )
-                setup.error = error
+                    why = "its trust policy or the caller's sts:AssumeRole permission refuses it"
+                setup.error = type(error)(
+                    f"cannot assume {acc.role_arn} from account {base_account}: {why}",
+                    action="sts:AssumeRole",
+                    code=error.code,
+                    detail=error.detail,
+                )
                 return setup, None
 
-        if len(wanted) <= 1:
-            return [one(item) for item in wanted]
-        with ThreadPoolExecutor(max_workers=min(ASSUME_ROLE_CONCURRENCY, len(wanted))) as pool:
+        with ThreadPoolExecutor(max_workers=ASSUME_ROLE_CONCURRENCY) as pool:
             return list(pool.map(one, wanted))
 
     def _make_clients(

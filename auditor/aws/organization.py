@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
+    from auditor.config import AwsOrganization
+
 # What listing the organisation calls (the auditor's own identity, not the member roles).
 ORGANIZATION_ACTIONS = (
     "organizations:ListAccounts",
@@ -151,4 +153,31 @@ def select_accounts(
         a
         for a in accounts
         if a.status in ("ACTIVE", "") and _matches(a, include) and not _matches(a, exclude)
+    ]
+
+
+class NoMembers(Exception):
+    """The organisation's filters select no account: nothing to audit is an error, not a pass."""
+
+
+def listing_action(org: AwsOrganization) -> str:
+    return "organizations:ListAccountsForParent" if org.ous else "organizations:ListAccounts"
+
+
+def organization_members(
+    client: BaseClient, org: AwsOrganization, base_account: str, partition: str
+) -> list[tuple[OrgAccount, str | None]]:
+    """Every selected account with the ARN of the role to assume in it; None for the caller's
+    own account, which is audited with the caller's credentials. Botocore errors propagate."""
+    listed = list_accounts(client, org.ous)
+    chosen = select_accounts(listed, org.include, org.exclude)
+    if not chosen:
+        raise NoMembers(
+            f"aws.organization selects none of the {len(listed)} accounts listed from "
+            f"account {base_account} (include {list(org.include)}, exclude "
+            f"{list(org.exclude)}, ous {list(org.ous)}): nothing to audit"
+        )
+    return [
+        (a, None if a.id == base_account else f"arn:{partition}:iam::{a.id}:role/{org.role_name}")
+        for a in chosen
     ]
