@@ -254,11 +254,11 @@ def finished(proc: subprocess.Popen) -> None:
     assert proc.returncode in (0, 1), err
 
 
-@pytest.mark.timeout(1800)  # 200 accounts: about a minute on an idle machine, far more if busy
+@pytest.mark.timeout(1800)  # a busy machine needs room; bench/org_scale.py runs 200 accounts
 def test_four_shard_processes_merge_into_exactly_the_unsharded_run(
     lab: AwsLab, tmp_path: Path
 ) -> None:
-    org = build_org(lab, 200, estates=30)
+    org = build_org(lab, 60, estates=30)
     config = tmp_path / "v6audit.yaml"
     config.write_text(
         "workload: org\naws:\n  regions: [us-east-1]\n"
@@ -287,7 +287,7 @@ def test_four_shard_processes_merge_into_exactly_the_unsharded_run(
     single = json.loads((tmp_path / "single" / "report.json").read_text())
     merged = json.loads((tmp_path / "org.json").read_text())
     shards = [json.loads((tmp_path / f"shard-{k}" / "report.json").read_text()) for k in range(4)]
-    assert all(s["findings"] for s in shards)  # 201 accounts spread over every shard
+    assert all(s["findings"] for s in shards)  # 61 accounts spread over every shard
 
     def view(result: dict) -> list:
         return sorted((f["fingerprint"], f["check_id"], f["status"]) for f in result["findings"])
@@ -297,4 +297,4 @@ def test_four_shard_processes_merge_into_exactly_the_unsharded_run(
     for key in ("scores", "stage", "cost", "accounts"):
         assert merged[key] == single[key], key
     assert merged["accounts"][0]["stage"] == 0
-    assert {r["name"] for r in merged["accounts"]} >= {"member-000", "member-199"}
+    assert {r["name"] for r in merged["accounts"]} >= {"member-000", "member-059"}
