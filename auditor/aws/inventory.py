@@ -32,26 +32,22 @@ from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
-    ReadTimeoutError,
 )
 
 from auditor import __version__
 from auditor.aws.actions import iam_action
 from auditor.aws.errors import (
+    CALLER_RETRY_CODES,
     AwsAccessDenied,
     AwsApiError,
-    AwsCredentialsRejected,
     AwsError,
     AwsNoCredentials,
-    AwsRegionDisabled,
-    AwsThrottled,
+    classify,
+    error_parts,
 )
 from auditor.aws.organization import (
     NoMembers,
@@ -75,54 +71,6 @@ MAX_API_CONCURRENCY = 16  # API rate limits are per account and region; more onl
 DEFAULT_MAX_ATTEMPTS = 10
 ROLE_SESSION_NAME = "v6audit"
 ASSUME_ROLE_CONCURRENCY = 16
-
-ACCESS_DENIED_CODES = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "UnauthorizedOperation",
-        "AuthorizationError",
-        "AuthorizationErrorException",
-        "Forbidden",
-        "UnauthorizedAccess",
-    }
-)
-REGION_DISABLED_CODES = frozenset({"OptInRequired", "SubscriptionRequiredException"})
-THROTTLING_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "RequestThrottled",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "SlowDown",
-        "PriorRequestNotComplete",
-        "EC2ThrottledException",
-        "BandwidthLimitExceeded",
-        "ProvisionedThroughputExceededException",
-    }
-)
-# The credentials were refused. AWS answers so for invalid or expired credentials, and also in
-# an opt-in region that is not enabled: which one it is cannot be told from the answer, so it is
-# an `error` that names both, never a skip (a skip would let a CI gate pass).
-CREDENTIAL_CODES = frozenset(
-    {
-        "AuthFailure",
-        "InvalidClientTokenId",
-        "UnrecognizedClientException",
-        "SignatureDoesNotMatch",
-        "ExpiredToken",
-        "ExpiredTokenException",
-    }
-)
-# GetCallerIdentity answers these in a region that is not enabled: ask the next region.
-CALLER_RETRY_CODES = REGION_DISABLED_CODES | {
-    "AuthFailure",
-    "InvalidClientTokenId",
-    "UnrecognizedClientException",
-}
 
 
 @dataclass(frozen=True)
@@ -168,70 +116,6 @@ Wanted = tuple[AccountSetup, AwsAccount | None]  # an account, and the role to a
 
 def _freeze(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
-
-
-def _error_parts(exc: ClientError) -> tuple[str, str]:
-    err = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
-    return str(err.get("Code", "")), str(err.get("Message", ""))
-
-
-def classify(exc: BaseException, action: str, scope: Scope) -> AwsError:
-    """Turn a botocore failure into the AwsError the report needs."""
-    if isinstance(exc, AwsError):
-        return exc
-    if isinstance(exc, ClientError):
-        code, message = _error_parts(exc)
-        if code in ACCESS_DENIED_CODES:
-            return AwsAccessDenied(
-                f"{action} denied in {scope.where}", action=action, code=code, detail=message
-            )
-        if code in THROTTLING_CODES:
-            attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-            return AwsThrottled(
-                f"{action} still throttled in {scope.where} after {attempts} retries",
-                action=action,
-                code=code,
-                detail=message,
-            )
-        if code in CREDENTIAL_CODES:
-            where = scope.where if scope.is_global else scope.region
-            return AwsCredentialsRejected(
-                f"AWS rejected the credentials in {where} ({code}) calling {action}: they are "
-                "invalid or expired, or the region is not enabled for account "
-                f"{scope.account} (then remove it from aws.regions)",
-                action=action,
-                code=code,
-                detail=message,
-            )
-        if code in REGION_DISABLED_CODES and not scope.is_global:
-            return AwsRegionDisabled(
-                f"region {scope.region} is not enabled for account {scope.account}",
-                action=action,
-                code=code,
-                detail=message,
-            )
-        return AwsApiError(
-            f"{action} failed in {scope.where}: {code}: {message}",
-            action=action,
-            code=code,
-            detail=message,
-        )
-    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return AwsNoCredentials(f"no usable AWS credentials: {exc}", action=action)
-    if isinstance(
-        exc,
-        EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError,
-    ):
-        return AwsApiError(
-            f"{action}: cannot reach the endpoint for {scope.where}: {exc}",
-            action=action,
-            code=type(exc).__name__,
-        )
-    return AwsApiError(
-        f"{action} failed in {scope.where}: {type(exc).__name__}: {exc}",
-        action=action,
-        code=type(exc).__name__,
-    )
 
 
 async def in_daemon_thread(func: Callable[..., Any], *args: Any) -> Any:
@@ -381,7 +265,7 @@ class Inventory:
                     f"no usable AWS credentials: {exc}", action="sts:GetCallerIdentity"
                 ) from exc
             except ClientError as exc:
-                code, message = _error_parts(exc)
+                code, message = error_parts(exc)
                 last = AwsNoCredentials(
                     f"AWS rejected the credentials ({code}: {message})",
                     action="sts:GetCallerIdentity",
@@ -633,7 +517,7 @@ class Inventory:
                 return jmespath.search(paginator.result_keys[0].expression, full) or []
             return self._manual_pages(client, operation, op_name, params)
         except ClientError as exc:
-            if _error_parts(exc)[0] in missing_ok:
+            if error_parts(exc)[0] in missing_ok:
                 return None
             raise classify(exc, action, scope) from exc
         except BotoCoreError as exc:
