@@ -46,6 +46,7 @@ def _dns_evidence(lookup: HostLookup, nat64: Nat64Info, split: cls.AddressSplit)
         "nat64_prefix": nat64.prefix,
         **lookup.evidence(),
         "synthesized": list(split.synthesized),
+        **({"ipv4_mapped": list(split.mapped)} if split.mapped else {}),
         "timings_ms": {"dns": round(lookup.elapsed_ms, 2)},
     }
 
@@ -194,6 +195,8 @@ async def dns_aaaa(ctx: CheckContext) -> AsyncIterator[Finding]:
         else:
             a = list(lookup.a.records) if lookup.a else []
             four = f" (A: {', '.join(a)})" if a else ""
+            if split.mapped:
+                four += f" (only IPv4-mapped AAAA {', '.join(split.mapped)}: IPv4 on the wire)"
             yield failed(
                 f"{name} has no AAAA record{via}{four}; publish one",
                 target=target,
@@ -440,6 +443,8 @@ async def _nameserver_finding(net: NetService, nat: Nat64Info, zone: str, ns: st
         a = list(lookup.a.records) if lookup.a else []
         what = f"only A {', '.join(a)}" if a else "no address records"
         synth = " (the AAAA seen here is synthesized by DNS64)" if split.synthesized else ""
+        if split.mapped:
+            synth += f" (its AAAA {', '.join(split.mapped)} is IPv4-mapped: IPv4 on the wire)"
         return failed(
             f"Name server {ns} of {zone} has no AAAA record ({what}){synth}: IPv6-only "
             "resolvers cannot ask it",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Network
 
 from auditor.model import Severity, Status
+from auditor.net.addresses import is_real_ipv6
 from auditor.net.nat64 import is_synthesized
 
 NATIVE = "native"
@@ -33,6 +34,7 @@ _WORST_FIRST = (DNS_ERROR, BROKEN, UNREACHABLE, NAT64, NATIVE)
 class AddressSplit:
     real: tuple[str, ...]
     synthesized: tuple[str, ...]
+    mapped: tuple[str, ...] = ()  # IPv4-mapped AAAA data (::ffff:a.b.c.d): IPv4, never decisive
 
     @property
     def decisive(self) -> tuple[str, ...]:
@@ -41,9 +43,12 @@ class AddressSplit:
 
 
 def split_addresses(aaaa: Sequence[str], prefixes: Sequence[IPv6Network]) -> AddressSplit:
-    real = tuple(a for a in aaaa if not is_synthesized(a, prefixes))
-    synth = tuple(a for a in aaaa if is_synthesized(a, prefixes))
-    return AddressSplit(real, synth)
+    """AAAA data in three: real IPv6, synthesized (inside a NAT64 prefix), and IPv4-mapped
+    addresses, which an AF_INET6 socket reaches over IPv4 and so prove nothing about IPv6."""
+    v6 = [a for a in aaaa if is_real_ipv6(a)]
+    real = tuple(a for a in v6 if not is_synthesized(a, prefixes))
+    synth = tuple(a for a in v6 if is_synthesized(a, prefixes))
+    return AddressSplit(real, synth, tuple(a for a in aaaa if not is_real_ipv6(a)))
 
 
 def classify(

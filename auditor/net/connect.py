@@ -13,6 +13,8 @@ import ipaddress
 import socket
 from collections.abc import Callable, Mapping
 
+from auditor.net.addresses import real_ipv6
+
 
 class NotIPv6Error(ValueError):
     """A destination that is not an IPv6 address: the audit never falls back to IPv4."""
@@ -27,6 +29,8 @@ def ipv6_literal(host: str) -> str:
         raise NotIPv6Error(f"{host!r} is not an IPv6 address") from None
     if addr.version != 6:
         raise NotIPv6Error(f"{host} is IPv4: probes use IPv6 only")
+    if real_ipv6(text) is None:
+        raise NotIPv6Error(f"{host} is IPv4-mapped: it is IPv4 on the wire, not IPv6")
     return str(addr)
 
 
@@ -41,6 +45,8 @@ class Connector:
         host, real_port = self.map(address, port)
         host = ipv6_literal(host)
         sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        # IPv6 only, whatever the host's default: never reach IPv4 through a mapped address.
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.setblocking(False)
         try:
             info = socket.getaddrinfo(

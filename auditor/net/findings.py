@@ -83,6 +83,11 @@ def spec_message(result: SpecResult, subject: str, nat64: Nat64Info) -> str:
                 f"{subject} has no AAAA of its own and the NAT64 path to "
                 f"{_addr_list(result.synthesized)} fails ({error})"
             )
+        if result.mapped:
+            return (
+                f"{subject} publishes only IPv4-mapped AAAA {_addr_list(result.mapped)}: "
+                "IPv4 on the wire, so no IPv6 path and no DNS64 translation"
+            )
         four = f" (IPv4 only: {_addr_list(a_records)})" if a_records else ""
         return f"{subject} has no AAAA{four} and no DNS64 translation: unreachable over IPv6"
     return f"{subject} does not resolve: {host}: {dns_failure(result.lookup.aaaa)}"
@@ -103,6 +108,7 @@ def spec_evidence(result: SpecResult, nat64: Nat64Info) -> dict[str, Any]:
         "port": result.spec.port,
         **lookup.evidence(),
         "synthesized": list(result.synthesized),
+        **({"ipv4_mapped": list(result.mapped)} if result.mapped else {}),
         "address": attempt.address if attempt else None,
         "timings_ms": timings,
         "status_code": attempt.status_code if attempt else None,

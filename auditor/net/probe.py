@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from auditor import __version__
+from auditor.net.addresses import is_real_ipv6
 from auditor.net.body import ACCEPT_ENCODING, read_bounded
 from auditor.net.connect import Connector, NotIPv6Error, ipv6_literal
 from auditor.net.proofs import (
@@ -392,7 +393,9 @@ class Prober:
         attempt.timings_ms.update(trace.timings())
         attempt.peer = trace.peer
         attempt.tls = trace.tls
-        if trace.family is not None and trace.family != socket.AF_INET6:
+        if (trace.family is not None and trace.family != socket.AF_INET6) or (
+            trace.peer is not None and not is_real_ipv6(trace.peer)
+        ):
             attempt.ok = False
             attempt.error_kind, attempt.error = "not-ipv6", "the connection was not IPv6"
         return attempt

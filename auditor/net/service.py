@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from auditor.config import Config, Dependency, parse_address, redact_url
 from auditor.net import classify as cls
+from auditor.net.addresses import is_real_ipv6, wire_ipv4
 from auditor.net.connect import Connector
 from auditor.net.dns import (
     NOERROR,
@@ -93,6 +94,7 @@ class SpecResult:
     attempts: list[Attempt] = field(default_factory=list)
     real: tuple[str, ...] = ()
     synthesized: tuple[str, ...] = ()
+    mapped: tuple[str, ...] = ()  # IPv4-mapped AAAA data: IPv4 on the wire
     literal: str | None = None  # "ipv6" or "ipv4" when the host is an address
 
     @property
@@ -111,11 +113,13 @@ def literal_lookup(host: str) -> HostLookup | None:
         addr = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return None
-    if addr.version == 6:
+    if is_real_ipv6(str(addr)):
         aaaa = DnsAnswer(str(addr), "AAAA", NOERROR, records=(str(addr),), transport="literal")
         return HostLookup(str(addr), aaaa, None, 0.0)
+    # IPv4, or IPv4-mapped (::ffff:a.b.c.d): IPv4 on the wire either way.
+    v4 = str(wire_ipv4(str(addr)))
     aaaa = DnsAnswer(str(addr), "AAAA", NOERROR, transport="literal")
-    a = DnsAnswer(str(addr), "A", NOERROR, records=(str(addr),), transport="literal")
+    a = DnsAnswer(str(addr), "A", NOERROR, records=(v4,), transport="literal")
     return HostLookup(str(addr), aaaa, a, 0.0)
 
 
@@ -259,6 +263,7 @@ class NetService:
             "",
             real=split.real,
             synthesized=split.synthesized,
+            mapped=split.mapped,
             literal=kind_of_literal,
         )
         proven: bool | None = None
