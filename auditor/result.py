@@ -46,6 +46,7 @@ def build_result(
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "v6audit", "version": __version__},
         "workload": workload,
+        "vantage": vantage_of(findings),
         "started_at": started_at if isinstance(started_at, str) else _iso(started_at),
         "finished_at": finished_at if isinstance(finished_at, str) else _iso(finished_at),
         "scores": compute_scores(findings, metas),
@@ -66,6 +67,18 @@ def build_result(
     if extra:
         result.update(extra)
     return result
+
+
+VANTAGE_CHECK = "net.preflight"
+
+
+def vantage_of(findings: Iterable[Finding]) -> str | None:
+    """Where the network checks ran from (`ipv6-only` or `dual-stack`), as `net.preflight`
+    found it; None when no network check ran or the auditor had no IPv6 route."""
+    for f in findings:
+        if f.check_id == VANTAGE_CHECK and f.evidence.get("vantage"):
+            return str(f.evidence["vantage"])
+    return None
 
 
 def findings_of(result: dict) -> list[Finding]:

@@ -70,7 +70,7 @@ def render_view(view: View) -> str:
             f" · {len(view.blockers)} blocker{'s' if len(view.blockers) != 1 else ''} "
             f"to stage {view.next_stage} ({view.next_stage_name})"
         )
-    out += [stage, ""]
+    out += [stage, "", f"Vantage: **{view.vantage or 'unknown'}**. {md(view.vantage_text)}", ""]
     out += _scores(view)
     out.append("")
     ladder = " → ".join(
@@ -97,6 +97,11 @@ def render_view(view: View) -> str:
                 out.append(f"   - *How to fix:* {md(step.check.remediation)}")
         if len(view.path) > AREA_LIMIT:
             out.append(f"\nand {len(view.path) - AREA_LIMIT} more areas (see the HTML report).")
+        out.append("")
+
+    if view.classes:
+        out += ["## What the network classes mean", "", "| Class | Meaning |", "|---|---|"]
+        out += [f"| `{name}` | {md(sentence)} |" for name, sentence in view.classes]
         out.append("")
 
     out += ["## Findings", ""]

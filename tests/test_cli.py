@@ -55,11 +55,17 @@ def test_json_to_stdout_keeps_stdout_clean(cli, plugin_env) -> None:
 
 def test_report_json_validates_against_the_committed_schema(cli, plugin_env, tmp_path) -> None:
     out = tmp_path / "out"
-    proc = cli("scan", "--only", "example.*,net.preflight", "-o", str(out), env=plugin_env)
+    # No resolver listens on [::1]:53 here: the preflight cannot pass.
+    config = tmp_path / "v6audit.yaml"
+    config.write_text("timeout: 0.5\nresolver:\n  nameservers: ['::1']\n")
+    proc = cli(
+        "scan", "-c", str(config), "--only", "example.*,net.preflight", "-o", str(out),
+        env=plugin_env,
+    )  # fmt: skip
     result = json.loads((out / "report.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema())
     jsonschema.validate(result, schema())
-    assert proc.returncode == 3  # this run asked for the preflight, which cannot pass here
+    assert proc.returncode == 3  # this run asked for the preflight, which cannot pass
     assert result["tool"]["name"] == "v6audit"
     assert {c["id"] for c in result["checks"]} == {"example.hello", "net.preflight"}
     assert result["stage"]["current"] == 0 and result["stage"]["untested"] == [1, 3, 4]

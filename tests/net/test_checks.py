@@ -357,7 +357,7 @@ def test_without_ipv6_every_network_check_is_an_error() -> None:
     )
     assert by_check(findings, "net.preflight")[0].status is Status.ERROR
     assert {f.status for f in findings} == {Status.ERROR}
-    assert len(findings) == 9
+    assert len(findings) == 10
 
 
 def test_preflight_ignores_ipv4_resolvers(tmp_path: Path) -> None:
