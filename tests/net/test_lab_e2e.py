@@ -257,6 +257,7 @@ def test_without_ipv6_network_checks_are_errors_and_exit_3(lab: Lab, tmp_path: P
         "dns.aaaa",
         "dns.reachable",
         "dns.nameservers",
+        "dns.resolver_ipv6",
         "dep.reachable",
         "log.reachable",
     }
