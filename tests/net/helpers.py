@@ -77,9 +77,6 @@ class DnsServer:
                 else:
                     send(out, addr)
 
-        self._udp, _ = await loop.create_datagram_endpoint(Udp, local_addr=(self.host, 0))
-        self.port = self._udp.get_extra_info("sockname")[1]
-
         async def tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
                 size = struct.unpack("!H", await reader.readexactly(2))[0]
@@ -92,7 +89,17 @@ class DnsServer:
             finally:
                 writer.close()
 
-        self._tcp = await asyncio.start_server(tcp, self.host, self.port)
+        for attempt in range(20):  # the UDP port may be taken for TCP by someone else
+            self._udp, _ = await loop.create_datagram_endpoint(Udp, local_addr=(self.host, 0))
+            self.port = self._udp.get_extra_info("sockname")[1]
+            try:
+                self._tcp = await asyncio.start_server(tcp, self.host, self.port)
+            except OSError:
+                self._udp.close()
+                if attempt == 19:
+                    raise
+                continue
+            return self
         return self
 
     def _handle(self, data: bytes, transport: str) -> bytes | None:
