@@ -5,8 +5,9 @@ scheduler and reports once: `v6audit merge A.json B.json -o ORG.json`. Every fig
 merged result is recomputed by `build_result` from the union of the findings, exactly as a
 single scan would compute it; nothing is averaged.
 
-Duplicates (the same fingerprint in several inputs) arise when shards overlap, or when two
-containers probe the same public dependency (network fingerprints carry no account). The
+Duplicates (the same check id and fingerprint in several inputs) arise when shards overlap, or
+when two containers probe the same public dependency (network fingerprints carry no account);
+findings of two checks are never one, even if a crafted or colliding fingerprint is shared. The
 merged result keeps the worst observation (fail before error before warn ...), because the
 workload is IPv6-only-ready only where every place that runs it is.
 """
@@ -71,14 +72,14 @@ def merge_results(
                 "that scan with this v6audit"
             )
 
-    chosen: dict[str, tuple[tuple, int, dict[str, Any]]] = {}
+    chosen: dict[tuple[str, str], tuple[tuple, int, dict[str, Any]]] = {}
     checks: dict[str, dict[str, Any]] = {}
     errors: list[dict[str, Any]] = []
     sources: list[dict[str, Any]] = []
     starts, ends = [], []
     for order, (name, result) in enumerate(zip(names, results, strict=True)):
         for finding in result.get("findings") or ():
-            key = finding["fingerprint"]
+            key = (finding["check_id"], finding["fingerprint"])
             candidate = (_rank(finding), order, finding)
             if key not in chosen or candidate[:2] < chosen[key][:2]:
                 chosen[key] = candidate

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -16,6 +14,7 @@ from typing import Any
 from auditor import __version__
 from auditor.config import Config
 from auditor.errors import ConfigError
+from auditor.jsonfile import read_json
 from auditor.model import Finding
 from auditor.registry import CheckMeta
 from auditor.scoring import compute_cost, compute_scores, compute_stage
@@ -94,48 +93,29 @@ def schema() -> dict:
     return json.loads(files("auditor").joinpath("schema/report.schema.json").read_text())
 
 
+@cache
+def _validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema())
+
+
 def validate_result(result: dict, source: str = "result") -> None:
     """Raise ConfigError naming the first place where `result` breaks the committed schema."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(result))
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(result))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise ConfigError(source, None, where, f"not a v6audit result: {error.message[:300]}")
 
 
 def load_result(path: str | Path) -> dict:
-    path = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(path, None, None, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(path, exc.lineno, None, f"invalid JSON: {exc.msg}") from None
-    validate_result(data, path)
+    """A saved result, read within bounds and checked against the committed schema, so every
+    reader (`report`, `merge`, `baseline`) can trust its shape."""
+    data = read_json(path, "v6audit result")
+    validate_result(data, str(path))
     return data
-
-
-def atomic_write(path: str | Path, data: str | bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written report."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # as a plain open() would, not mkstemp's 0600
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def dumps(result: dict) -> str:

@@ -248,3 +248,30 @@ def test_unwritable_output_folder_is_a_usage_error_before_any_probe(cli, plugin_
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"v6audit: error: cannot write reports to {blocker / 'out'}")
     assert "running" not in proc.stderr  # nothing ran
+
+
+def test_an_empty_only_is_a_usage_error_not_every_check(cli, plugin_env) -> None:
+    for flag in ("--only", "--skip"):
+        proc = cli("scan", flag, "", "--no-history", "-o", "-", env=plugin_env)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip() == f"v6audit: error: {flag} '' names no check id " + (
+            "(see `v6audit checks list`)"
+        )
+        assert proc.stdout == ""  # nothing ran
+
+
+def test_console_lines_escape_control_characters_and_stay_short(
+    cli, plugin_env, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "v6audit.yaml"
+    # a terminal title, red text, a bidi override and 100 000 more characters
+    cfg.write_text('workload: "\\e]0;pwned\\a\\e[31mred\\u202egnp.exe' + "x" * 100_000 + '"\n')
+    out = tmp_path / "out"
+    proc = cli("scan", "-c", str(cfg), "--only", "example.*", "-o", str(out), env=plugin_env)
+    assert proc.returncode == 0, proc.stderr
+    summary = next(ln for ln in proc.stderr.splitlines() if "dual_stack" in ln)
+    assert summary.startswith("v6audit: \\x1b]0;pwned\\x07\\x1b[31mred\\u202egnp.exe")
+    assert "more characters]: dual_stack" in summary and len(summary) < 400
+    assert all(c == "\n" or c.isprintable() for c in proc.stderr)
+    # the report keeps the name as it was given
+    assert json.loads((out / "report.json").read_text())["workload"].endswith("x" * 100_000)

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
-from auditor.cli.common import Subparsers, emit, formatter
+from auditor.cli.common import Subparsers, formatter
 from auditor.errors import EXIT_OK, UsageError
+from auditor.output import emit
 
 
 def register(sub: Subparsers) -> None:
@@ -25,8 +26,8 @@ def register(sub: Subparsers) -> None:
         "merge",
         help="merge results of several accounts or shards into one",
         formatter_class=formatter,
-        description="Findings are de-duplicated by fingerprint; every score, the stage and the "
-        "cost are recomputed from the merged findings (never averaged).",
+        description="Findings are de-duplicated by check id and fingerprint; every score, the "
+        "stage and the cost are recomputed from the merged findings (never averaged).",
     )
     merge.set_defaults(run=cmd_merge)
     merge.add_argument("results", nargs="+", metavar="RESULT.json")
@@ -49,17 +50,12 @@ def register(sub: Subparsers) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from auditor.formats import parse_formats
-    from auditor.result import atomic_write, load_result
+    from auditor.result import load_result
 
     formats = parse_formats(args.format)
     if len(formats) != 1:
         raise UsageError("report renders one format at a time")
-    data = formats[0].render(load_result(args.result))
-    if args.output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        atomic_write(args.output, data)
+    emit(formats[0].render(load_result(args.result)), args.output)
     return EXIT_OK
 
 

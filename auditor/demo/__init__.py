@@ -18,8 +18,9 @@ from auditor.config import load_config
 from auditor.context import Limits, RunState
 from auditor.errors import AuditorError
 from auditor.formats import Format
+from auditor.output import write_outputs
 from auditor.progress import Progress
-from auditor.scan import ScanOutcome, ScanRequest, run_scan, write_outputs
+from auditor.scan import ScanOutcome, ScanRequest, run_scan
 
 BANNER = (
     "v6audit demo: SAMPLE DATA. The AWS account and the dependencies below are a bundled "
