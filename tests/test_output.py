@@ -99,31 +99,26 @@ def _in_own_mounts(
 
 
 @needs_root
-def test_report_onto_a_read_only_file_system(tmp_path: Path) -> None:
-    folder = tmp_path / "ro"
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        # a read-only bind mount: root ignores `chmod 555`
+        ("mount --bind {d} {d} && mount -o remount,bind,ro {d}", "Read-only file system"),
+        # 16 KiB: room for the start of the report, not for all of it
+        ("mount -t tmpfs -o size=16k tmpfs {d}", "No space left on device"),
+    ],
+    ids=["read-only", "full"],
+)
+def test_report_onto_a_file_system_that_refuses_it(tmp_path: Path, setup: str, reason: str):
+    folder = tmp_path / "out"
     folder.mkdir()
     out = folder / "report.html"
     proc, left = _in_own_mounts(
-        f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder}",
+        setup.format(d=folder),
         folder,
         ("report", str(SAMPLE_PATH), "--format", "html", "-o", str(out)),
     )
-    _one_line_exit_2(proc, f"cannot write {out}: Read-only file system")
-    assert left == []
-
-
-@needs_root
-def test_report_onto_a_full_file_system_leaves_nothing(tmp_path: Path) -> None:
-    folder = tmp_path / "small"
-    folder.mkdir()
-    out = folder / "report.html"
-    # 16 KiB: room for a start of the report, not for all of it
-    proc, left = _in_own_mounts(
-        f"mount -t tmpfs -o size=16k tmpfs {folder}",
-        folder,
-        ("report", str(SAMPLE_PATH), "--format", "html", "-o", str(out)),
-    )
-    _one_line_exit_2(proc, f"cannot write {out}: No space left on device")
+    _one_line_exit_2(proc, f"cannot write {out}: {reason}")
     assert left == []  # neither the report nor its temporary file
 
 
