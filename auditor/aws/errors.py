@@ -47,3 +47,7 @@ class AwsThrottled(AwsError):
 
 class AwsApiError(AwsError):
     """Any other failure: endpoint unreachable, unexpected error code, malformed answer."""
+
+
+class AwsServiceUnavailable(AwsError):
+    """AWS does not offer the service in the region: nothing there to audit."""

@@ -40,6 +40,7 @@ from botocore.exceptions import (
     ProfileNotFound,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
 from auditor import __version__
 from auditor.aws.actions import iam_action
@@ -52,6 +53,7 @@ from auditor.aws.errors import (
     AwsRegionDisabled,
     AwsThrottled,
 )
+from auditor.aws.regions import ensure_offered, shared_loader
 from auditor.model import Resource
 
 if TYPE_CHECKING:
@@ -60,7 +62,9 @@ if TYPE_CHECKING:
     from auditor.context import RunState
 
 GLOBAL = "global"
-REGIONAL_SERVICES = ("ec2", "elbv2", "elb", "lambda", "wafv2")
+CATALOG_SERVICES = ("rds", "elasticache", "eks", "ecs", "route53resolver", "network-firewall")
+CATALOG_SERVICES += ("apigateway", "apigatewayv2", "autoscaling")
+REGIONAL_SERVICES = ("ec2", "elbv2", "elb", "lambda", "wafv2", *CATALOG_SERVICES)
 GLOBAL_SERVICES = ("cloudfront", "route53", "s3", "wafv2")  # wafv2: CLOUDFRONT-scope web ACLs
 PARTITION_HOME = {"aws": "us-east-1", "aws-cn": "cn-northwest-1", "aws-us-gov": "us-gov-west-1"}
 MAX_API_CONCURRENCY = 16  # API rate limits are per account and region; more only throttles
@@ -315,6 +319,7 @@ class Inventory:
         self, *, profile: str | None = None, credentials: RefreshableCredentials | None = None
     ) -> boto3.Session:
         core = botocore.session.Session(profile=profile)
+        core.register_component("data_loader", shared_loader())  # models parsed once a process
         core.set_config_variable("sts_regional_endpoints", "regional")
         if credentials is not None:
             core._credentials = credentials  # botocore's way to give a session refreshable creds
@@ -545,6 +550,7 @@ class Inventory:
         missing_ok: tuple[str, ...],
     ) -> Any:
         client = await self._client(scope, service)
+        ensure_offered(client, operation, scope)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._slots_n)
         async with self._slots:
@@ -577,7 +583,7 @@ class Inventory:
             if _error_parts(exc)[0] in missing_ok:
                 return None
             raise classify(exc, action, scope) from exc
-        except BotoCoreError as exc:
+        except (BotoCoreError, ResponseParserError) as exc:  # an unreadable answer, too
             raise classify(exc, action, scope) from exc
 
     @staticmethod
