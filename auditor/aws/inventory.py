@@ -3,9 +3,9 @@ all checks of a run.
 
 Scopes are accounts x regions: the account of the base credentials (profile, environment,
 instance or container role), or the accounts of `aws.accounts[].role_arn` assumed through the
-regional STS endpoint. Sessions and clients are created up front, in one thread, one after the
-other (client creation is not thread-safe); API calls then run in worker threads under one
-bounded semaphore, with botocore's adaptive retry mode absorbing throttling.
+regional STS endpoint. Sessions are created up front, each client on first use, one at a time
+(client creation is not thread-safe); API calls then run in worker threads under one bounded
+semaphore, with botocore's adaptive retry mode absorbing throttling.
 
 A check asks ``await inv.list(scope, "ec2", "describe_security_groups")`` and receives the
 whole (paginated) list; the same call from another check waits for, and shares, the first.
@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -156,6 +156,8 @@ class AccountSetup:
     label: str = ""
     error: AwsError | None = None
     clients: dict[str, dict[str, BaseClient]] = field(default_factory=dict)  # region → service
+    session: boto3.Session | None = None  # makes the clients on first use (None: preset only)
+    home: str = ""  # the region of the account-wide clients
 
 
 def _freeze(params: dict[str, Any]) -> str:
@@ -280,6 +282,7 @@ class Inventory:
         self._slots_n = max(1, min(state.config.concurrency, MAX_API_CONCURRENCY))
         self._slots: asyncio.Semaphore | None = None
         self._preset = accounts
+        self._making = threading.Lock()  # clients are made one at a time
         self._accounts: list[AccountSetup] | None = accounts
         self.regions: tuple[str, ...] = tuple(self._aws.regions)
         self._base: boto3.Session | None = None
@@ -437,26 +440,23 @@ class Inventory:
                 continue
             accounts.append((setup, session))
         for setup, session in accounts:
-            if session is None:
-                continue
-            home = self._home_region(session)
-            for region in self.regions:
-                setup.clients[region] = self._make_clients(session, region, REGIONAL_SERVICES)
-            setup.clients[GLOBAL] = self._make_clients(session, home, GLOBAL_SERVICES)
+            if session is not None:
+                setup.session, setup.home = session, self._home_region(session)
         return [setup for setup, _ in accounts]
 
-    def _make_clients(
-        self, session: boto3.Session, region: str, services: Iterable[str]
-    ) -> dict[str, BaseClient]:
-        return {
-            service: session.client(
-                service,
-                region_name=region,
-                endpoint_url=self._aws.endpoint_url,
-                config=self._client_config(service),
-            )
-            for service in services
-        }
+    def _make_client(self, setup: AccountSetup, region: str, service: str) -> BaseClient | None:
+        """The client, made now if need be (None: not a service of that kind of scope)."""
+        with self._making:
+            made = setup.clients.get(region, {}).get(service)
+            allowed = GLOBAL_SERVICES if region == GLOBAL else REGIONAL_SERVICES
+            if made is None and setup.session is not None and service in allowed:
+                made = setup.clients.setdefault(region, {})[service] = setup.session.client(
+                    service,
+                    region_name=setup.home if region == GLOBAL else region,
+                    endpoint_url=self._aws.endpoint_url,
+                    config=self._client_config(service),
+                )
+            return made
 
     async def _setup(self) -> list[AccountSetup]:
         if self._accounts is not None:
@@ -489,12 +489,12 @@ class Inventory:
                 continue
             if setup.error is not None:
                 raise setup.error
-            try:
-                return setup.clients[scope.region][service]
-            except KeyError:
-                raise AwsApiError(
-                    f"no {service} client for {scope.where}", code="NoClient"
-                ) from None
+            client = setup.clients.get(scope.region, {}).get(service) or await in_daemon_thread(
+                self._make_client, setup, scope.region, service
+            )
+            if client is None:
+                raise AwsApiError(f"no {service} client for {scope.where}", code="NoClient")
+            return client
         raise AwsApiError(f"account {scope.account} is not in this scan", code="NoAccount")
 
     async def reader_client(self, service: str, region: str | None = None) -> BaseClient:
