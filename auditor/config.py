@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from auditor.errors import ConfigError
+from auditor.net.addresses import is_real_ipv6
 from auditor.traffic.settings import TrafficConfig, parse_traffic
 from auditor.yamlfile import LocatedYaml, PathKey, load_yaml
 
@@ -33,6 +34,7 @@ ADDRESS_KINDS = frozenset({"syslog-tcp", "syslog-tls", "tcp"})
 DEPENDENCY_KINDS = URL_KINDS | ADDRESS_KINDS
 IMDS_MODES = ("auto", True, False)
 RFC6052_LENGTHS = (32, 40, 48, 56, 64, 96)
+IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 
 _HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*\.?$",
@@ -354,6 +356,8 @@ def _nat64_prefix(v: _Validator, value: Any, key: PathKey) -> str:
         net = ipaddress.IPv6Network(text, strict=True)
     except ValueError as exc:
         raise v.fail(key, f"{text!r} is not an IPv6 prefix ({exc})") from None
+    if net.overlaps(IPV4_MAPPED):
+        raise v.fail(key, f"{net} holds IPv4-mapped addresses (::ffff:0:0/96), not a NAT64 prefix")
     if net.prefixlen not in RFC6052_LENGTHS:
         raise v.fail(
             key,
@@ -368,11 +372,11 @@ def _nameserver(v: _Validator, value: Any, key: PathKey) -> str:
         addr = ipaddress.ip_address(text)
     except ValueError:
         raise v.fail(key, f"{text!r} is not an IP address") from None
-    if addr.version != 6:
+    if not is_real_ipv6(text):
         raise v.fail(
             key,
-            f"{text} is IPv4: the audit asks resolvers over IPv6 only "
-            "(in a VPC the Route 53 Resolver is fd00:ec2::253)",
+            f"{text} is IPv4{'-mapped' if addr.version == 6 else ''}: the audit asks resolvers "
+            "over IPv6 only (in a VPC the Route 53 Resolver is fd00:ec2::253)",
         )
     return str(addr)
 

@@ -27,6 +27,10 @@ class UsageError(AuditorError):
     """Bad command-line use."""
 
 
+class OutputError(AuditorError):
+    """A report cannot be written where it was asked for."""
+
+
 class CheckLoadError(AuditorError):
     """A check or plugin cannot be loaded (duplicate id, bad metadata, import failure)."""
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from auditor.console import NAME_LIMIT, printable
 from auditor.errors import AuditorError
 
 SCHEMA_VERSION = 1
@@ -284,7 +285,7 @@ def trend(
 
 
 def format_runs(runs: list[dict[str, Any]]) -> str:
-    """A plain table for `v6audit history`."""
+    """A plain table for `v6audit history` (names made safe for a terminal)."""
 
     def score(v: float | None) -> str:
         return "n/a" if v is None else f"{v:g}"
@@ -303,8 +304,8 @@ def format_runs(runs: list[dict[str, Any]]) -> str:
     )
     rows = [
         (
-            r["time"],
-            r["workload"],
+            printable(r["time"], NAME_LIMIT),
+            printable(r["workload"], NAME_LIMIT),
             score(r["ipv6_only"]),
             score(r["dual_stack"]),
             str(r["stage"]),

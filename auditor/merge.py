@@ -8,9 +8,10 @@ compute it (`auditor.result`); nothing is averaged.
 Inputs are read one at a time and their findings go to a temporary SQLite table keyed by
 fingerprint and check id, so memory is bounded by the largest single input, not the sum:
 the figures are computed in passes over that table and the findings are streamed from it
-into the output. Duplicates (the same finding in several inputs) arise when shards overlap,
-or when two containers probe the same public dependency (network fingerprints carry no
-account). The merged result keeps the worst observation (fail before error before warn
+into the output. Duplicates (the same check id and fingerprint in several inputs) arise when
+shards overlap, or when two containers probe the same public dependency (network fingerprints
+carry no account); findings of two checks are never one, even if a crafted or colliding
+fingerprint is shared. The merged result keeps the worst observation (fail before error before warn
 ...), because the workload is IPv6-only-ready only where every place that runs it is.
 """
 
@@ -26,9 +27,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from auditor.errors import AuditorError
+from auditor.jsonfile import MAX_DEPTH, read_json, too_deep
 from auditor.model import Finding
 from auditor.registry import CheckMeta
-from auditor.result import SCHEMA_VERSION, build_result, result_without_findings
+from auditor.result import (
+    SCHEMA_VERSION,
+    build_result,
+    result_without_findings,
+    validate_result,
+)
 
 _WORST_FIRST = {s: i for i, s in enumerate(("fail", "error", "warn", "info", "skip", "pass"))}
 _SEVERITY = {s: i for i, s in enumerate(("critical", "high", "medium", "low", "info"))}
@@ -69,7 +76,14 @@ class _Findings:
 
     def __iter__(self) -> Iterator[Finding]:
         for body in self.dicts():
-            yield Finding.from_dict(json.loads(body))
+            data = json.loads(body)
+            try:
+                yield Finding.from_dict(data)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise MergeError(
+                    f"finding {data.get('fingerprint')!r} of check {data.get('check_id')!r} "
+                    f"is not a v6audit finding: {exc}"
+                ) from None
 
     def dicts(self) -> Iterator[str]:
         order = f" ORDER BY {self._order}" if self._order else ""
@@ -276,10 +290,14 @@ def _s3_inputs(spec: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
 
 
 def parse_result(data: bytes | str, name: str) -> dict[str, Any]:
+    """An input's result, within the bounds `read_json` keeps for files."""
     try:
         result = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise MergeError(f"{name}: not JSON: {exc}") from None
+    where = too_deep(result, MAX_DEPTH)
+    if where is not None:
+        raise MergeError(f"{name}: nested deeper than {MAX_DEPTH} levels at {where}")
     check_shape(result, name)
     return result
 
@@ -288,11 +306,11 @@ def check_shape(result: Any, name: str) -> None:
     """The fields a merge reads, with their types: a clear error instead of a traceback."""
     if not isinstance(result, dict):
         raise MergeError(f"{name}: not a v6audit result (a JSON object is expected)")
-    for key, kind in (("started_at", str), ("finished_at", str), ("findings", list)):
-        if not isinstance(result.get(key), kind):
-            raise MergeError(
-                f"{name}: not a v6audit result: `{key}` missing or not a {kind.__name__}"
-            )
+    if not isinstance(result.get("findings"), list):
+        raise MergeError(f"{name}: not a v6audit result: `findings` missing or not a list")
+    # the schema for everything but the findings (checking each finding against it would cost
+    # more than the merge); the fields the merge reads from each finding are checked below
+    validate_result({**result, "findings": []}, name)
     for i, finding in enumerate(result["findings"]):
         if not (
             isinstance(finding, dict)
@@ -323,11 +341,9 @@ def expand_inputs(specs: Iterable[str]) -> list[tuple[str, Callable[[], dict[str
 
 def _file_loader(path: str) -> Callable[[], dict[str, Any]]:
     def load() -> dict[str, Any]:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise MergeError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        return parse_result(data, path)
+        result = read_json(path, "v6audit result")
+        check_shape(result, path)
+        return result
 
     return load
 

@@ -53,7 +53,34 @@ STAGE_NAMES = {
 }
 
 # Network classification of a probed name or endpoint (DESIGN: "Network classification").
-NET_CLASSES = ("native", "nat64", "broken", "unreachable", "dns-error")
+NET_CLASSES = (
+    "native",
+    "nat64",
+    "broken",
+    "unreachable",
+    "dns-error",
+    "ipv4-only",
+    "differs",
+    "mtu-blackhole",
+    "down",
+)
+
+# Each class in one sentence a director understands; every renderer shows these.
+CLASS_EXPLAINED = {
+    "native": "Works over IPv6 on its own: nothing to do.",
+    "nat64": "Works from IPv6-only networks only through a NAT64 translator, which costs money "
+    "and must stay until the provider offers IPv6.",
+    "broken": "Advertises IPv6 but does not answer on it: IPv6-only clients fail, while "
+    "dual-stack clients quietly fall back to IPv4 and hide it.",
+    "unreachable": "Has no IPv6 path at all: IPv6-only clients cannot reach it.",
+    "dns-error": "The name does not resolve, so nothing could be tested.",
+    "ipv4-only": "Works over IPv4 only: IPv6-only networks will need a NAT64 translator for it.",
+    "differs": "Answers differently over IPv6 than over IPv4 (e.g. access denied over IPv6): "
+    "IPv6 users get a different service.",
+    "mtu-blackhole": "Connects over IPv6 but large transfers hang, because a network on the path "
+    "drops the messages IPv6 needs to size its packets.",
+    "down": "Fails over IPv4 as well: the service itself is down, not an IPv6 problem.",
+}
 
 
 @dataclass(frozen=True)

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from auditor import __version__
 from auditor.accounts import account_of, account_rows
 from auditor.config import Config
 from auditor.errors import ConfigError
+from auditor.jsonfile import read_json
 from auditor.model import Finding
 from auditor.registry import CheckMeta
 from auditor.scoring import ScoreBoard
@@ -74,8 +72,10 @@ def result_without_findings(
     metas = {m.id: m for m in checks}
     board = ScoreBoard(metas)
     per_account: dict[str, ScoreBoard] = {}
+    vantage: str | None = None
     for f in findings:
         board.add(f)
+        vantage = vantage or vantage_in(f)
         account = account_of(f)
         if account:
             if account not in per_account:
@@ -85,6 +85,7 @@ def result_without_findings(
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "v6audit", "version": __version__},
         "workload": workload,
+        "vantage": vantage,
         "started_at": started_at if isinstance(started_at, str) else _iso(started_at),
         "finished_at": finished_at if isinstance(finished_at, str) else _iso(finished_at),
         "scores": board.scores(),
@@ -102,6 +103,18 @@ def result_without_findings(
     return result
 
 
+VANTAGE_CHECK = "net.preflight"
+
+
+def vantage_in(f: Finding) -> str | None:
+    """Where the network checks ran from (`ipv6-only` or `dual-stack`), if `f` is the
+    `net.preflight` finding that found it; None when no network check ran or the auditor had
+    no IPv6 route."""
+    if f.check_id == VANTAGE_CHECK and f.evidence.get("vantage"):
+        return str(f.evidence["vantage"])
+    return None
+
+
 def findings_of(result: dict) -> list[Finding]:
     return [Finding.from_dict(f) for f in result.get("findings", [])]
 
@@ -115,56 +128,29 @@ def schema() -> dict:
     return json.loads(files("auditor").joinpath("schema/report.schema.json").read_text())
 
 
+@cache
+def _validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema())
+
+
 def validate_result(result: dict, source: str = "result") -> None:
     """Raise ConfigError naming the first place where `result` breaks the committed schema."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(result))
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(result))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise ConfigError(source, None, where, f"not a v6audit result: {error.message[:300]}")
 
 
 def load_result(path: str | Path) -> dict:
-    path = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(path, None, None, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(path, exc.lineno, None, f"invalid JSON: {exc.msg}") from None
-    validate_result(data, path)
+    """A saved result, read within bounds and checked against the committed schema, so every
+    reader (`report`, `merge`, `baseline`) can trust its shape."""
+    data = read_json(path, "v6audit result")
+    validate_result(data, str(path))
     return data
-
-
-def atomic_write(path: str | Path, data: str | bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written report."""
-    with atomic_output(path, binary=True) as fh:
-        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-
-
-@contextmanager
-def atomic_output(path: str | Path, *, binary: bool = False) -> Iterator[IO[Any]]:
-    """A file to stream into; it replaces `path` only when the block ends without error."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # as a plain open() would, not mkstemp's 0600
-        mode = "wb" if binary else "w"
-        with os.fdopen(fd, mode, **({} if binary else {"encoding": "utf-8"})) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def dumps(result: dict) -> str:

@@ -29,10 +29,15 @@ class RunOutcome:
     incomplete: bool = False  # the scan could not complete (exit 3)
 
 
-def _patterns(values: Sequence[str] | None) -> list[str]:
+def _patterns(values: Sequence[str] | None, flag: str) -> list[str]:
+    """The globs of repeated, comma-separated `flag` values; a value naming none (`--only ''`)
+    is a usage error, never "no filter"."""
     out: list[str] = []
     for value in values or ():
-        out.extend(p.strip() for p in value.split(",") if p.strip())
+        globs = [p.strip() for p in value.split(",") if p.strip()]
+        if not globs:
+            raise UsageError(f"{flag} {value!r} names no check id (see `v6audit checks list`)")
+        out.extend(globs)
     return out
 
 
@@ -41,7 +46,7 @@ def select_checks(
 ) -> list[Check]:
     """Checks whose id matches any --only glob (all when none) and no --skip glob."""
     checks = list(registry)
-    only_p, skip_p = _patterns(only), _patterns(skip)
+    only_p, skip_p = _patterns(only, "--only"), _patterns(skip, "--skip")
     for pattern in only_p + skip_p:
         if not any(fnmatch.fnmatchcase(c.id, pattern) for c in checks):
             raise UsageError(f"no check id matches {pattern!r} (see `v6audit checks list`)")

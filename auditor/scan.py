@@ -1,10 +1,9 @@
-"""One scan, start to finish: config, checks, run, suppressions, result, outputs."""
+"""One scan, start to finish: config, checks, run, suppressions, result (`auditor.output` writes
+the reports)."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -12,11 +11,9 @@ from pathlib import Path
 
 from auditor.config import Config, Dependency
 from auditor.context import Limits, RunState
-from auditor.errors import EXIT_INCOMPLETE, AuditorError
-from auditor.formats import Format
 from auditor.progress import Progress
 from auditor.registry import Registry, load_checks
-from auditor.result import atomic_write, build_result
+from auditor.result import build_result
 from auditor.runner import run_checks, select_checks
 from auditor.suppressions import SuppressionRule, apply_suppressions
 
@@ -104,40 +101,3 @@ def _account_names(state: RunState) -> dict[str, str]:
 
 def scan(request: ScanRequest, progress: Progress) -> ScanOutcome:
     return asyncio.run(run_scan(request, progress))
-
-
-class OutputError(AuditorError):
-    """A report cannot be written where it was asked for."""
-
-
-def prepare_output(outdir: str) -> None:
-    """Make sure the output folder can be written before anything is probed."""
-    if outdir == "-":
-        return
-    folder = Path(outdir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise OutputError(f"cannot write reports to {outdir}: {exc.strerror or exc}") from None
-
-
-def write_outputs(result: dict, formats: Sequence[Format], outdir: str) -> list[str]:
-    """Render every format; `-` as the folder writes the single format to stdout."""
-    if outdir == "-":
-        data = formats[0].render(result)
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return ["-"]
-    written = []
-    for fmt in formats:
-        path = Path(outdir) / fmt.filename
-        try:
-            atomic_write(path, fmt.render(result))
-        except OSError as exc:
-            error = OutputError(f"cannot write {path}: {exc.strerror or exc}")
-            error.exit_code = EXIT_INCOMPLETE
-            raise error from None
-        written.append(str(path))
-    return written

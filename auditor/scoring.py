@@ -3,7 +3,9 @@
 The formulas are the design page's:
 
 - per check: r = pass / (pass + fail + error); on the `ipv6_only` axis a finding classed
-  `nat64` counts as half a pass (r = (pass + nat64/2) / (pass + nat64 + fail + error));
+  `nat64` (or `ipv4-only`, its dual-stack twin) counts as half a pass
+  (r = (pass + nat64/2) / (pass + nat64 + fail + error)); a finding classed `down` (fails over
+  IPv4 too) never counts;
 - per family: 100 * sum(w * r) / sum(w) with w the check's severity weight;
 - an axis score is the mean of the families that have an applicable check.
 
@@ -39,8 +41,15 @@ class Tally:
         return self.passed / total if total else None
 
 
+# Classes that work IPv6-only only through translation: half a pass on the ipv6_only axis.
+TRANSLATED_CLASSES = frozenset({"nat64", "ipv4-only"})
+# Classes that say nothing about IPv6 (the target fails over IPv4 too): never counted.
+NOT_COUNTED_CLASSES = frozenset({"down"})
+
+
 def is_nat64(finding: Finding) -> bool:
-    return finding.status is Status.WARN and finding.net_class == "nat64"
+    """Reachable IPv6-only through NAT64 only (`nat64`, or `ipv4-only` from a dual-stack host)."""
+    return finding.status is Status.WARN and finding.net_class in TRANSLATED_CLASSES
 
 
 def _count(tally: Tally, f: Finding) -> None:
@@ -55,7 +64,7 @@ def _count(tally: Tally, f: Finding) -> None:
 def _tallies(findings: Iterable[Finding], use_suppressions: bool) -> dict[str, Tally]:
     tallies: dict[str, Tally] = defaultdict(Tally)
     for f in findings:
-        if use_suppressions and f.suppressed:
+        if (use_suppressions and f.suppressed) or f.net_class in NOT_COUNTED_CLASSES:
             continue
         _count(tallies[f.check_id], f)
     return tallies

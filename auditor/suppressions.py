@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import ConfigError
+from auditor.jsonfile import read_json
 from auditor.model import Finding, Status, Suppression
 from auditor.yamlfile import LocatedYaml, PathKey, load_yaml
 
@@ -204,16 +204,7 @@ def baseline_document(result: dict) -> dict:
 
 def load_baseline(path: str | Path) -> set[str]:
     path = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            path, None, None, f"cannot read baseline: {exc.strerror or exc}"
-        ) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(path, exc.lineno, None, f"invalid JSON: {exc.msg}") from None
+    data = read_json(path, "baseline")
     if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT:
         raise ConfigError(
             path,

@@ -9,6 +9,8 @@ import time
 
 import boto3
 
+from auditor.aws.actions import iam_action  # names the calls as the scan's recorder does
+
 # (service, operation, params): what the inventory lists per region and once per account
 REGIONAL = [
     ("ec2", "describe_vpcs", {}),
@@ -27,6 +29,25 @@ REGIONAL = [
     ("elb", "describe_load_balancers", {}),
     ("lambda", "list_functions", {}),
     ("wafv2", "list_web_acls", {"Scope": "REGIONAL"}),
+    # catalog v2
+    ("rds", "describe_db_instances", {}),
+    ("rds", "describe_db_clusters", {}),
+    ("rds", "describe_db_subnet_groups", {}),
+    ("elasticache", "describe_cache_clusters", {}),
+    ("elasticache", "describe_replication_groups", {}),
+    ("elasticache", "describe_cache_subnet_groups", {}),
+    ("eks", "list_clusters", {}),  # then DescribeCluster for each
+    ("ecs", "list_clusters", {}),
+    ("ecs", "list_task_definitions", {"status": "ACTIVE"}),  # then the newest of each family
+    ("ec2", "describe_transit_gateway_vpc_attachments", {}),
+    ("ec2", "describe_transit_gateway_route_tables", {}),  # then SearchTransitGatewayRoutes
+    ("route53resolver", "list_resolver_endpoints", {}),
+    ("network-firewall", "list_firewalls", {}),
+    ("apigateway", "get_rest_apis", {}),
+    ("apigateway", "get_domain_names", {}),
+    ("apigatewayv2", "get_apis", {}),
+    ("apigatewayv2", "get_domain_names", {}),
+    ("autoscaling", "describe_auto_scaling_groups", {}),
 ]
 ACCOUNT = [
     ("sts", "get_caller_identity", {}),
@@ -37,15 +58,42 @@ ACCOUNT = [
 ]
 
 
-def page(client, operation: str, params: dict) -> int:
+def page(client, operation: str, params: dict) -> list[dict]:
     if client.can_paginate(operation):
-        return sum(1 for _ in client.get_paginator(operation).paginate(**params))
-    pages = 1
-    response = getattr(client, operation)(**params)
-    while response.get("NextMarker"):
-        pages += 1
-        response = getattr(client, operation)(**params, NextMarker=response["NextMarker"])
+        return list(client.get_paginator(operation).paginate(**params))
+    pages = [getattr(client, operation)(**params)]
+    while pages[-1].get("NextMarker"):
+        pages.append(getattr(client, operation)(**params, NextMarker=pages[-1]["NextMarker"]))
     return pages
+
+
+def newest_revisions(arns: list[str]) -> list[str]:
+    best: dict[str, tuple[int, str]] = {}
+    for arn in arns:
+        family, _, rev = arn.rsplit("/", 1)[-1].rpartition(":")
+        if family not in best or int(rev) > best[family][0]:
+            best[family] = (int(rev), arn)
+    return [arn for _, arn in best.values()]
+
+
+def follow_ups(operation: str, pages: list[dict]) -> list[tuple[str, dict]]:
+    """The per-resource calls the checks make after a listing."""
+    if operation == "list_clusters" and pages and "clusters" in pages[0]:  # EKS
+        return [("describe_cluster", {"name": n}) for p in pages for n in p["clusters"]]
+    if operation == "list_task_definitions":
+        arns = [a for p in pages for a in p["taskDefinitionArns"]]
+        return [("describe_task_definition", {"taskDefinition": a}) for a in newest_revisions(arns)]
+    if operation == "describe_transit_gateway_route_tables":
+        states = [{"Name": "state", "Values": ["active", "blackhole"]}]
+        return [
+            (
+                "search_transit_gateway_routes",
+                {"TransitGatewayRouteTableId": t["TransitGatewayRouteTableId"], "Filters": states},
+            )
+            for p in pages
+            for t in p["TransitGatewayRouteTables"]
+        ]
+    return []
 
 
 def raw_listing(endpoint: str, regions: list[str]) -> dict:
@@ -60,14 +108,17 @@ def raw_listing(endpoint: str, regions: list[str]) -> dict:
         return clients[service, region]
 
     actions = set()
+    calls = 0
     work = [(r, *op) for r in regions for op in REGIONAL] + [("us-east-1", *op) for op in ACCOUNT]
     for region, service, operation, params in work:
         c = client(service, region)
-        page(c, operation, params)
-        model = c.meta.service_model
-        name = c.meta.method_to_api_mapping[operation]
-        actions.add(f"{model.signing_name}:{name}".replace("s3:ListBuckets", "s3:ListAllMyBuckets"))
-    return {"actions": sorted(actions), "calls": len(work)}
+        todo = [(operation, params)]
+        while todo:
+            op, kw = todo.pop()
+            todo += follow_ups(op, page(c, op, kw))
+            calls += 1
+            actions.add(iam_action(c.meta.service_model, c.meta.method_to_api_mapping[op]))
+    return {"actions": sorted(actions), "calls": calls}
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Seed a moto server with a large estate for bench/aws_scan.py.
 
 Per region: 2 VPCs (one with IPv6), 500 subnets, 2,000 security groups of 5 rules each,
-200 network ACLs and 300 VPC Lambda functions.
+200 network ACLs and 300 VPC Lambda functions; and the catalog v2 services
+(bench/aws_seed_catalog.py): 200 DB instances, 200 cache clusters, 50 EKS clusters, 100 transit
+gateway attachments, 500 launch templates, 1,000 ECS task definitions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
+
+from bench.aws_seed_catalog import retried, seed_catalog
 
 SECURITY_GROUPS = 2000
 SUBNETS = 500
@@ -134,11 +138,11 @@ def seed_region(
             )
 
     with ThreadPoolExecutor(WORKERS) as pool:
-        subnet_ids = list(pool.map(subnet, range(n_subnets)))
+        subnet_ids = list(pool.map(retried(subnet), range(n_subnets)))
         log(f"{region}: {len(subnet_ids)} subnets")
-        list(pool.map(group, range(n_sgs)))
+        list(pool.map(retried(group), range(n_sgs)))
         log(f"{region}: {n_sgs} security groups of 5 rules")
-        list(pool.map(nacl, range(n_nacls)))
+        list(pool.map(retried(nacl), range(n_nacls)))
         log(f"{region}: {n_nacls} network ACLs")
         iam = _client(endpoint, region, "iam")
         try:
@@ -166,11 +170,19 @@ def seed_region(
                 },
             )
 
-        list(pool.map(function, range(n_lambdas)))
+        list(pool.map(retried(function), range(n_lambdas)))
         log(f"{region}: {n_lambdas} Lambda functions")
+    catalog = seed_catalog(
+        lambda service: _client(endpoint, region, service),
+        (vpc6["VpcId"], vpc4["VpcId"]),
+        subnet_ids,
+        lambda m: log(f"{region}: {m}"),
+        scale,
+    )
     return {
         "subnets": n_subnets,
         "security_groups": n_sgs,
         "nacls": n_nacls,
         "lambdas": n_lambdas,
+        **catalog,
     }

@@ -20,6 +20,7 @@ from auditor.model import (
     warned,
 )
 from auditor.net import classify as cls
+from auditor.net.addresses import is_real_ipv6
 from auditor.net.dns import NOERROR, DnsAnswer, HostLookup
 from auditor.net.findings import REMEDIATION, dns_failure
 from auditor.net.nat64 import IPV4ONLY_ARPA, Nat64Info, embedded_ipv4
@@ -46,7 +47,9 @@ def _dns_evidence(lookup: HostLookup, nat64: Nat64Info, split: cls.AddressSplit)
         "nat64_prefix": nat64.prefix,
         **lookup.evidence(),
         "synthesized": list(split.synthesized),
+        **({"ipv4_mapped": list(split.mapped)} if split.mapped else {}),
         "timings_ms": {"dns": round(lookup.elapsed_ms, 2)},
+        "ipv4": None,  # name checks ask DNS; the IPv4 side is not probed here
     }
 
 
@@ -194,6 +197,8 @@ async def dns_aaaa(ctx: CheckContext) -> AsyncIterator[Finding]:
         else:
             a = list(lookup.a.records) if lookup.a else []
             four = f" (A: {', '.join(a)})" if a else ""
+            if split.mapped:
+                four += f" (only IPv4-mapped AAAA {', '.join(split.mapped)}: IPv4 on the wire)"
             yield failed(
                 f"{name} has no AAAA record{via}{four}; publish one",
                 target=target,
@@ -440,6 +445,8 @@ async def _nameserver_finding(net: NetService, nat: Nat64Info, zone: str, ns: st
         a = list(lookup.a.records) if lookup.a else []
         what = f"only A {', '.join(a)}" if a else "no address records"
         synth = " (the AAAA seen here is synthesized by DNS64)" if split.synthesized else ""
+        if split.mapped:
+            synth += f" (its AAAA {', '.join(split.mapped)} is IPv4-mapped: IPv4 on the wire)"
         return failed(
             f"Name server {ns} of {zone} has no AAAA record ({what}){synth}: IPv6-only "
             "resolvers cannot ask it",
@@ -471,3 +478,74 @@ async def _nameserver_finding(net: NetService, nat: Nat64Info, zone: str, ns: st
         target=target,
         evidence={"class": cls.NATIVE, **evidence},
     )
+
+
+# --------------------------------------------------------------------------- dns.resolver_ipv6
+
+VPC_RESOLVER = "fd00:ec2::253"
+
+
+@check(
+    id="dns.resolver_ipv6",
+    title="A resolver answers over IPv6 (as an IPv6-only subnet will need)",
+    family="dns",
+    severity="medium",
+    stage=3,
+    network=True,
+    fix_order=15,
+    remediation="""
+        An IPv6-only subnet can only ask a resolver over IPv6. In a VPC, the Route 53 Resolver
+        answers at fd00:ec2::253 on Nitro instances in subnets with an IPv6 CIDR; elsewhere,
+        give the resolver an IPv6 address and list it (resolver.nameservers, or resolv.conf).
+    """,
+    references=[
+        "https://docs.aws.amazon.com/vpc/latest/userguide/AmazonDNS-concepts.html",
+        RFC3901,
+    ],
+)
+async def dns_resolver_ipv6(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Asks each IPv6 resolver for `ipv4only.arpa` AAAA: the configured ones (resolver.nameservers,
+    else the IPv6 entries of resolv.conf), else fd00:ec2::253 when on EC2 (decided as
+    `imds: auto` decides). On a dual-stack vantage whose system resolver is IPv4 this is the
+    only proof that an IPv6-only subnet will be able to resolve names."""
+    net = net_service(ctx)
+    candidates = [s for s in net.nameservers if is_real_ipv6(s)]
+    candidates += [s for s in net.ignored_nameservers if is_real_ipv6(s) and s not in candidates]
+    source = net.nameservers_from
+    on_ec2, why = net.ec2()
+    if not candidates and on_ec2:
+        candidates, source = [VPC_RESOLVER], f"the VPC resolver (on EC2: {why})"
+    target = Target(host=IPV4ONLY_ARPA, port=53)
+    evidence: dict[str, Any] = {
+        "vantage": net.vantage,
+        "candidates": candidates,
+        "from": source,
+        "on_ec2": on_ec2,
+        "ipv4": None,
+    }
+    if not candidates:
+        yield warned(
+            f"No IPv6 resolver is configured here ({source} lists none) and this is not EC2 "
+            f"({why}): an IPv6-only subnet needs one; list it in resolver.nameservers",
+            target=target,
+            evidence=evidence,
+        )
+        return
+    answers = [await ctx.bounded(net.resolver.ask(s, IPV4ONLY_ARPA, "AAAA")) for s in candidates]
+    evidence["resolvers"] = [
+        {**a.evidence(), "answered": a.rcode in (NOERROR, "NXDOMAIN")} for a in answers
+    ]
+    good = [a for a in answers if a.rcode in (NOERROR, "NXDOMAIN")]
+    if good:
+        yield passed(
+            f"Resolver {good[0].server} answers over IPv6 ({round(good[0].rtt_ms, 1)} ms)",
+            target=target,
+            evidence={**evidence, "address": good[0].server},
+        )
+    else:
+        detail = "; ".join(f"{a.server}: {dns_failure(a)}" for a in answers)
+        yield failed(
+            f"No IPv6 resolver answers ({detail}): an IPv6-only subnet could not resolve names",
+            target=target,
+            evidence=evidence,
+        )

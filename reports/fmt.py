@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import islice
 
 # A field longer than this is cut where the view model is built, so no renderer (HTML, PDF,
 # Markdown, JUnit, SARIF) is handed a 100 MB message or evidence value.
@@ -50,22 +51,39 @@ def clip(text: str, limit: int = MAX_FIELD_CHARS) -> str:
     return f"{text[:limit]} [… truncated: {len(text) - limit:,} more characters]"
 
 
+def _clip_item(item: object, limit: int) -> object:
+    kind = type(item)
+    if kind is str:
+        return clip(item, limit) if len(item) > limit else item  # type: ignore[arg-type]
+    if kind is dict or kind is list or kind is tuple:
+        return clip_tree(item, limit)
+    return item
+
+
 def clip_tree(value: object, limit: int = MAX_FIELD_CHARS) -> object:
-    """`value` (JSON data) with every string and key clipped; the same object when nothing
-    was long, so a normal result is not copied."""
-    if isinstance(value, str):
-        return clip(value, limit)
-    if isinstance(value, dict):
-        items = [
-            (clip(k, limit) if isinstance(k, str) else k, clip_tree(v, limit))
-            for k, v in value.items()
-        ]
-        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(items, value.items(), strict=True)):
-            return value
-        return dict(items)
-    if isinstance(value, list):
-        items = [clip_tree(v, limit) for v in value]
-        if all(v is v0 for v, v0 in zip(items, value, strict=True)):
-            return value
-        return items
-    return value
+    """`value` (JSON data) with every string and key clipped. Containers with nothing long in
+    them are returned as they are, so a normal result is walked once and never copied (the
+    walk compares types exactly: it runs over every value of a 20,000-finding result)."""
+    kind = type(value)
+    if kind is dict:
+        copy: dict | None = None
+        for index, (key, item) in enumerate(value.items()):  # type: ignore[union-attr]
+            new = _clip_item(item, limit)
+            new_key = clip(key, limit) if type(key) is str and len(key) > limit else key
+            if copy is None:
+                if new is item and new_key is key:
+                    continue
+                copy = dict(islice(value.items(), index))  # type: ignore[union-attr]
+            copy[new_key] = new
+        return value if copy is None else copy
+    if kind is list or kind is tuple:
+        items: list | None = None
+        for index, item in enumerate(value):  # type: ignore[arg-type]
+            new = _clip_item(item, limit)
+            if items is None:
+                if new is item:
+                    continue
+                items = list(value)  # type: ignore[arg-type]
+            items[index] = new
+        return value if items is None else items
+    return _clip_item(value, limit) if kind is str else value

@@ -124,6 +124,7 @@ def render_view(view: View) -> str:
             ("severity", check.severity),
             ("stage", "" if check.stage is None else str(check.stage)),
             ("workload", view.workload),
+            ("vantage", view.vantage or "unknown"),
         ):
             ET.SubElement(props, "property", name=name, value=_clean(value))
         for f in findings:

@@ -1,8 +1,9 @@
 """report.md: a summary page for a CI job (GitHub's job summary, GitLab/other Markdown views).
 
 Stable by construction: the same result gives the same bytes (no clock, fixed order), so the
-page diffs cleanly between runs. Text from the estate (resource names, messages) is escaped:
-no Markdown or HTML in a resource name can change the page.
+page diffs cleanly between runs. Every field taken from the result goes through `md` (or
+`code`), so no Markdown or HTML in a resource name, a message or a check id can change the page:
+no link, no image, no HTML tag, no broken table row.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ AREA_LIMIT = 15  # areas of "the path" listed
 ITEMS_PER_AREA = 5
 FINDING_LIMIT = 50  # rows of the "needs attention" table
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#!])")
+_CODE_SAFE = re.compile(r"[A-Za-z0-9._:/@+= -]+")
 
 
 def md(text: object) -> str:
@@ -24,6 +26,13 @@ def md(text: object) -> str:
     s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = _MD_SPECIAL.sub(r"\\\1", s)
     return " ".join(s.split())
+
+
+def code(text: object) -> str:
+    """An identifier (a check id) in a code span when it is plainly one, else escaped text: a
+    backslash escapes nothing inside a code span, so nothing else may go there."""
+    s = str(text)
+    return f"`{s}`" if _CODE_SAFE.fullmatch(s) else md(s)
 
 
 def _delta(value: float | None) -> str:
@@ -64,13 +73,13 @@ def render_view(view: View) -> str:
     out = [f"# IPv6 readiness: {md(view.workload)}", ""]
     if view.sample:
         out += ["> Sample data from `v6audit demo`: a bundled estate, nothing in it is real.", ""]
-    stage = f"**Stage {view.stage} of 4: {view.stage_name}**"
+    stage = f"**Stage {view.stage} of 4: {md(view.stage_name)}**"
     if view.next_stage is not None:
         stage += (
             f" · {len(view.blockers)} blocker{'s' if len(view.blockers) != 1 else ''} "
-            f"to stage {view.next_stage} ({view.next_stage_name})"
+            f"to stage {view.next_stage} ({md(view.next_stage_name)})"
         )
-    out += [stage, ""]
+    out += [stage, "", f"Vantage: **{view.vantage or 'unknown'}**. {md(view.vantage_text)}", ""]
     out += _scores(view)
     out.append("")
     ladder = " → ".join(
@@ -81,13 +90,13 @@ def render_view(view: View) -> str:
     out += [ladder, ""]
 
     if view.next_stage is not None:
-        out += [f"## The path to stage {view.next_stage}: {view.next_stage_name}", ""]
+        out += [f"## The path to stage {view.next_stage}: {md(view.next_stage_name)}", ""]
         if not view.path:
             out.append(f"No blocker, but no check gave a verdict at stage {view.next_stage}.")
         for n, step in enumerate(view.path[:AREA_LIMIT], 1):
             count = len(step.findings)
             out.append(
-                f"{n}. **{md(step.check.title)}** (`{step.check.id}`, {step.severity}): "
+                f"{n}. **{md(step.check.title)}** ({code(step.check.id)}, {md(step.severity)}): "
                 f"{count} finding{'s' if count != 1 else ''}"
             )
             out += [_finding_line(f) for f in step.findings[:ITEMS_PER_AREA]]
@@ -97,6 +106,11 @@ def render_view(view: View) -> str:
                 out.append(f"   - *How to fix:* {md(step.check.remediation)}")
         if len(view.path) > AREA_LIMIT:
             out.append(f"\nand {len(view.path) - AREA_LIMIT} more areas (see the HTML report).")
+        out.append("")
+
+    if view.classes:
+        out += ["## What the network classes mean", "", "| Class | Meaning |", "|---|---|"]
+        out += [f"| `{name}` | {md(sentence)} |" for name, sentence in view.classes]
         out.append("")
 
     out += ["## Findings", ""]
@@ -117,7 +131,7 @@ def render_view(view: View) -> str:
             "|---|---|---|---|---|",
         ]
         out += [
-            f"| {f.status_label} | {f.severity} | `{f.check_id}` | {md(f.subject)} | "
+            f"| {md(f.status_label)} | {md(f.severity)} | {code(f.check_id)} | {md(f.subject)} | "
             f"{md(f.message)} |"
             for f in attention[:FINDING_LIMIT]
         ]
@@ -154,7 +168,7 @@ def render_view(view: View) -> str:
         out += ["## Problems during the run", ""]
         out += [
             f"- **{md(e['level'])}**"
-            + (f" `{md(e['source'])}`" if e["source"] else "")
+            + (f" {code(e['source'])}" if e["source"] else "")
             + f": {md(e['message'])}"
             for e in view.errors
         ]

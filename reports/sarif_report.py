@@ -151,6 +151,9 @@ def render_view(view: View) -> dict[str, Any]:
                 "results": results,
                 "properties": {
                     "workload": view.workload,
+                    "vantage": view.vantage,
+                    "vantage_explained": view.vantage_text,
+                    "classes_explained": dict(view.classes),
                     "stage": view.stage,
                     "scores": {"ipv6_only": view.ipv6_only, "dual_stack": view.dual_stack},
                 },

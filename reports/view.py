@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.model import STAGE_NAMES, Severity
+from auditor.model import CLASS_EXPLAINED, NET_CLASSES, STAGE_NAMES, Severity
 from reports.fmt import clip_tree, duration_words, quarter_of
 from reports.org_view import OrgView, build_org_view
 from reports.trend import Delta, TrendPoint, build_trend
@@ -38,6 +38,13 @@ STAGE_SUMMARIES = {
     4: "every dependency native over IPv6; no NAT64 and no public IPv4 left",
 }
 MONTHS_PER_YEAR = 12
+
+VANTAGE_TEXT: dict[str | None, str] = {
+    "ipv6-only": "Probed from an IPv6-only host (no IPv4 route): what an IPv6-only subnet sees.",
+    "dual-stack": "Probed from a dual-stack host: every target over IPv6 and over IPv4, "
+    "separately, and the two compared.",
+    None: "No network checks ran (or the auditor had no IPv6 route): the vantage is unknown.",
+}
 
 
 @dataclass(slots=True)
@@ -161,6 +168,9 @@ class FamilyView:
 @dataclass(slots=True)
 class View:
     workload: str
+    vantage: str | None  # ipv6-only, dual-stack, or None (no network check ran)
+    vantage_text: str  # the vantage in one sentence
+    classes: list[tuple[str, str]]  # the network classes found, each with its sentence
     sample: bool  # the result of `v6audit demo`: every figure is sample data
     tool: str
     tool_version: str
@@ -385,6 +395,11 @@ def build_view(result: dict[str, Any]) -> View:
     return View(
         org=build_org_view(result),
         workload=result["workload"],
+        vantage=result.get("vantage"),
+        vantage_text=VANTAGE_TEXT.get(result.get("vantage"), VANTAGE_TEXT[None]),
+        classes=[
+            (c, CLASS_EXPLAINED[c]) for c in NET_CLASSES if any(f.net_class == c for f in findings)
+        ],
         sample=bool(result.get("demo")),
         tool=(result.get("tool") or {}).get("name", "v6audit"),
         tool_version=(result.get("tool") or {}).get("version", ""),

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the tests use: the IPv6-only lab (unbound, tayga, nginx, socat, dnsperf),
+# Debian packages the tests use: the IPv6-only lab (unbound, tayga, nginx, socat, dnsperf,
+# nftables for the path-MTU black hole),
 # the browser and PDF tools for the report tests, and WeasyPrint's libraries.
 # Installs only what is missing; without root it says what the skipped tests need.
 set -euo pipefail
 
 PACKAGES=(
-  iproute2 unbound tayga nginx-light socat dnsutils dnsperf curl openssl
+  iproute2 unbound tayga nginx-light socat dnsutils dnsperf curl openssl nftables
   chromium poppler-utils
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1
   fonts-dejavu-core

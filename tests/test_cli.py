@@ -55,11 +55,17 @@ def test_json_to_stdout_keeps_stdout_clean(cli, plugin_env) -> None:
 
 def test_report_json_validates_against_the_committed_schema(cli, plugin_env, tmp_path) -> None:
     out = tmp_path / "out"
-    proc = cli("scan", "--only", "example.*,net.preflight", "-o", str(out), env=plugin_env)
+    # No resolver listens on [::1]:53 here: the preflight cannot pass.
+    config = tmp_path / "v6audit.yaml"
+    config.write_text("timeout: 0.5\nresolver:\n  nameservers: ['::1']\n")
+    proc = cli(
+        "scan", "-c", str(config), "--only", "example.*,net.preflight", "-o", str(out),
+        env=plugin_env,
+    )  # fmt: skip
     result = json.loads((out / "report.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema())
     jsonschema.validate(result, schema())
-    assert proc.returncode == 3  # this run asked for the preflight, which cannot pass here
+    assert proc.returncode == 3  # this run asked for the preflight, which cannot pass
     assert result["tool"]["name"] == "v6audit"
     assert {c["id"] for c in result["checks"]} == {"example.hello", "net.preflight"}
     assert result["stage"]["current"] == 0 and result["stage"]["untested"] == [1, 3, 4]
@@ -242,3 +248,30 @@ def test_unwritable_output_folder_is_a_usage_error_before_any_probe(cli, plugin_
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"v6audit: error: cannot write reports to {blocker / 'out'}")
     assert "running" not in proc.stderr  # nothing ran
+
+
+def test_an_empty_only_is_a_usage_error_not_every_check(cli, plugin_env) -> None:
+    for flag in ("--only", "--skip"):
+        proc = cli("scan", flag, "", "--no-history", "-o", "-", env=plugin_env)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip() == f"v6audit: error: {flag} '' names no check id " + (
+            "(see `v6audit checks list`)"
+        )
+        assert proc.stdout == ""  # nothing ran
+
+
+def test_console_lines_escape_control_characters_and_stay_short(
+    cli, plugin_env, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "v6audit.yaml"
+    # a terminal title, red text, a bidi override and 100 000 more characters
+    cfg.write_text('workload: "\\e]0;pwned\\a\\e[31mred\\u202egnp.exe' + "x" * 100_000 + '"\n')
+    out = tmp_path / "out"
+    proc = cli("scan", "-c", str(cfg), "--only", "example.*", "-o", str(out), env=plugin_env)
+    assert proc.returncode == 0, proc.stderr
+    summary = next(ln for ln in proc.stderr.splitlines() if "dual_stack" in ln)
+    assert summary.startswith("v6audit: \\x1b]0;pwned\\x07\\x1b[31mred\\u202egnp.exe")
+    assert "more characters]: dual_stack" in summary and len(summary) < 400
+    assert all(c == "\n" or c.isprintable() for c in proc.stderr)
+    # the report keeps the name as it was given
+    assert json.loads((out / "report.json").read_text())["workload"].endswith("x" * 100_000)

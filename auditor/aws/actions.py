@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
-# Operations whose IAM action is not named like the operation.
+# Operations whose IAM action is not named like the operation. API Gateway (REST and HTTP
+# APIs alike) authorises its management API by HTTP verb: every read is `apigateway:GET`.
 ACTION_OVERRIDES = {
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
     ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("apigateway", "GetRestApis"): "apigateway:GET",
+    ("apigateway", "GetDomainNames"): "apigateway:GET",
+    ("apigateway", "GetApis"): "apigateway:GET",
 }
 
 

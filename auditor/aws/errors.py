@@ -65,6 +65,10 @@ class AwsApiError(AwsError):
     """Any other failure: endpoint unreachable, unexpected error code, malformed answer."""
 
 
+class AwsServiceUnavailable(AwsError):
+    """AWS does not offer the service in the region: nothing there to audit."""
+
+
 # --- AWS's error codes, sorted by what they mean for the report -------------------------------
 
 ACCESS_DENIED_CODES = frozenset(

@@ -3,9 +3,9 @@ all checks of a run.
 
 Scopes are accounts x regions: the account of the base credentials (profile, environment,
 instance or container role), or the accounts of `aws.accounts[].role_arn` assumed through the
-regional STS endpoint. Sessions and clients are created up front, in one thread, one after the
-other (client creation is not thread-safe); API calls then run in worker threads under one
-bounded semaphore, with botocore's adaptive retry mode absorbing throttling.
+regional STS endpoint. Sessions are created up front, each client on first use, one at a time
+(client creation is not thread-safe); API calls then run in worker threads under one bounded
+semaphore, with botocore's adaptive retry mode absorbing throttling.
 
 A check asks ``await inv.list(scope, "ec2", "describe_security_groups")`` and receives the
 whole (paginated) list; the same call from another check waits for, and shares, the first.
@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ProfileNotFound,
 )
+from botocore.parsers import ResponseParserError
 
 from auditor import __version__
 from auditor.aws.actions import iam_action
@@ -55,6 +56,7 @@ from auditor.aws.organization import (
     organization_members,
     parse_shard,
 )
+from auditor.aws.regions import ensure_offered, shared_loader
 from auditor.config import AwsAccount
 from auditor.model import Resource
 
@@ -64,7 +66,9 @@ if TYPE_CHECKING:
     from auditor.context import RunState
 
 GLOBAL = "global"
-REGIONAL_SERVICES = ("ec2", "elbv2", "elb", "lambda", "wafv2")
+CATALOG_SERVICES = ("rds", "elasticache", "eks", "ecs", "route53resolver", "network-firewall")
+CATALOG_SERVICES += ("apigateway", "apigatewayv2", "autoscaling")
+REGIONAL_SERVICES = ("ec2", "elbv2", "elb", "lambda", "wafv2", *CATALOG_SERVICES)
 GLOBAL_SERVICES = ("cloudfront", "route53", "s3", "wafv2")  # wafv2: CLOUDFRONT-scope web ACLs
 PARTITION_HOME = {"aws": "us-east-1", "aws-cn": "cn-northwest-1", "aws-us-gov": "us-gov-west-1"}
 MAX_API_CONCURRENCY = 16  # API rate limits are per account and region; more only throttles
@@ -109,6 +113,8 @@ class AccountSetup:
     label: str = ""
     error: AwsError | None = None
     clients: dict[str, dict[str, BaseClient]] = field(default_factory=dict)  # region → service
+    session: boto3.Session | None = None  # makes the clients on first use (None: preset only)
+    home: str = ""  # the region of the account-wide clients
 
 
 Wanted = tuple[AccountSetup, AwsAccount | None]  # an account, and the role to assume (or none)
@@ -172,6 +178,7 @@ class Inventory:
         self._slots_n = max(1, min(state.config.concurrency, MAX_API_CONCURRENCY))
         self._slots: asyncio.Semaphore | None = None
         self._preset = accounts
+        self._making = threading.Lock()  # clients are made one at a time
         self._accounts: list[AccountSetup] | None = accounts
         self.regions: tuple[str, ...] = tuple(self._aws.regions)
         self._base: boto3.Session | None = None
@@ -211,6 +218,7 @@ class Inventory:
         self, *, profile: str | None = None, credentials: RefreshableCredentials | None = None
     ) -> boto3.Session:
         core = botocore.session.Session(profile=profile)
+        core.register_component("data_loader", shared_loader())  # models parsed once a process
         core.set_config_variable("sts_regional_endpoints", "regional")
         if credentials is not None:
             core._credentials = credentials  # botocore's way to give a session refreshable creds
@@ -304,12 +312,8 @@ class Inventory:
             wanted = [(setup, arn) for setup, arn in wanted if shard.holds(setup.account)]
         accounts = self._sessions(base, sts, base_account, wanted)
         for setup, session in accounts:
-            if session is None:
-                continue
-            home = self._home_region(session)
-            for region in self.regions:
-                setup.clients[region] = self._make_clients(session, region, REGIONAL_SERVICES)
-            setup.clients[GLOBAL] = self._make_clients(session, home, GLOBAL_SERVICES)
+            if session is not None:
+                setup.session, setup.home = session, self._home_region(session)
         return [setup for setup, _ in accounts]
 
     def _wanted_accounts(self, base: boto3.Session, base_account: str) -> list[Wanted]:
@@ -379,18 +383,19 @@ class Inventory:
         with ThreadPoolExecutor(max_workers=ASSUME_ROLE_CONCURRENCY) as pool:
             return list(pool.map(one, wanted))
 
-    def _make_clients(
-        self, session: boto3.Session, region: str, services: Iterable[str]
-    ) -> dict[str, BaseClient]:
-        return {
-            service: session.client(
-                service,
-                region_name=region,
-                endpoint_url=self._aws.endpoint_url,
-                config=self._client_config(service),
-            )
-            for service in services
-        }
+    def _make_client(self, setup: AccountSetup, region: str, service: str) -> BaseClient | None:
+        """The client, made now if need be (None: not a service of that kind of scope)."""
+        with self._making:
+            made = setup.clients.get(region, {}).get(service)
+            allowed = GLOBAL_SERVICES if region == GLOBAL else REGIONAL_SERVICES
+            if made is None and setup.session is not None and service in allowed:
+                made = setup.clients.setdefault(region, {})[service] = setup.session.client(
+                    service,
+                    region_name=setup.home if region == GLOBAL else region,
+                    endpoint_url=self._aws.endpoint_url,
+                    config=self._client_config(service),
+                )
+            return made
 
     async def _setup(self) -> list[AccountSetup]:
         if self._accounts is not None:
@@ -427,12 +432,12 @@ class Inventory:
                 continue
             if setup.error is not None:
                 raise setup.error
-            try:
-                return setup.clients[scope.region][service]
-            except KeyError:
-                raise AwsApiError(
-                    f"no {service} client for {scope.where}", code="NoClient"
-                ) from None
+            client = setup.clients.get(scope.region, {}).get(service) or await in_daemon_thread(
+                self._make_client, setup, scope.region, service
+            )
+            if client is None:
+                raise AwsApiError(f"no {service} client for {scope.where}", code="NoClient")
+            return client
         raise AwsApiError(f"account {scope.account} is not in this scan", code="NoAccount")
 
     async def reader_client(self, service: str, region: str | None = None) -> BaseClient:
@@ -488,6 +493,7 @@ class Inventory:
         missing_ok: tuple[str, ...],
     ) -> Any:
         client = await self._client(scope, service)
+        ensure_offered(client, operation, scope)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._slots_n)
         async with self._slots:
@@ -520,7 +526,7 @@ class Inventory:
             if error_parts(exc)[0] in missing_ok:
                 return None
             raise classify(exc, action, scope) from exc
-        except BotoCoreError as exc:
+        except (BotoCoreError, ResponseParserError) as exc:  # an unreadable answer, too
             raise classify(exc, action, scope) from exc
 
     @staticmethod

@@ -14,6 +14,7 @@ from auditor.aws.errors import (
     AwsError,
     AwsNoCredentials,
     AwsRegionDisabled,
+    AwsServiceUnavailable,
     AwsThrottled,
 )
 from auditor.aws.inventory import Inventory, Scope
@@ -47,6 +48,8 @@ def scope_error(
             resource=resource,
             evidence=evidence,
         )
+    if isinstance(exc, AwsServiceUnavailable):
+        return skipped(f"Not checked in {where}: {exc}", resource=resource, evidence=evidence)
     if isinstance(exc, AwsAccessDenied):
         if exc.action == "sts:AssumeRole":
             message = f"Not checked: {exc}"

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from auditor import __version__
 from auditor.cli import audit, catalog, history, results, traffic
 from auditor.cli.common import Parser, formatter
+from auditor.console import printable
 from auditor.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, AuditorError
 
 MAIN_HELP = """\
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         return args.run(args)
     except AuditorError as exc:
-        print(f"v6audit: error: {exc}", file=sys.stderr)
+        print(f"v6audit: error: {printable(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("v6audit: interrupted", file=sys.stderr)
@@ -74,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         print(
-            f"v6audit: internal error: {type(exc).__name__}: {exc} "
+            f"v6audit: internal error: {type(exc).__name__}: {printable(exc)} "
             "(run with --debug for the traceback)",
             file=sys.stderr,
         )

@@ -104,8 +104,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from auditor.config import load_config
     from auditor.gates import evaluate_gates, parse_fail_on, parse_fail_under
     from auditor.history import attach_trend, default_db_path, record_run_safely
+    from auditor.output import prepare_output, write_outputs
     from auditor.progress import make_progress
-    from auditor.scan import ScanRequest, prepare_output, scan, write_outputs
+    from auditor.scan import ScanRequest, scan
     from auditor.suppressions import load_baseline, load_suppressions
 
     # Everything the user gave is validated before the first probe.
@@ -164,8 +165,8 @@ def _shard(args: argparse.Namespace):
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from auditor.demo import run_demo
+    from auditor.output import prepare_output
     from auditor.progress import make_progress
-    from auditor.scan import prepare_output
 
     formats = audit_formats(args)
     prepare_output(args.output)

@@ -6,8 +6,9 @@ import argparse
 import json
 import textwrap
 
-from auditor.cli.common import Parser, Subparsers, emit, formatter
+from auditor.cli.common import Parser, Subparsers, formatter
 from auditor.errors import EXIT_OK, UsageError
+from auditor.output import emit
 
 
 def register(sub: Subparsers) -> None:

@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from auditor.console import NAME_LIMIT, printable
 from auditor.errors import UsageError
 
 if TYPE_CHECKING:
@@ -26,17 +27,6 @@ def formatter(prog: str) -> argparse.HelpFormatter:
 
 # The top-level subparsers, to which every command module adds its own command(s).
 Subparsers = argparse._SubParsersAction
-
-
-def emit(text: str, output: str = "-") -> None:
-    """Write `text` to stdout (`-`) or, atomically, to the file `output`."""
-    from auditor.result import atomic_write
-
-    if output == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        atomic_write(output, text)
 
 
 def add_audit_options(parser: argparse.ArgumentParser, outdir: str, formats: str) -> None:
@@ -68,7 +58,8 @@ def audit_formats(args: argparse.Namespace) -> list[Format]:
 
 
 def print_summary(result: dict, written: list[str], reasons: list[str]) -> None:
-    """The few lines an audit prints on stderr: scores, stage, counts, problems, files, gates."""
+    """The few lines an audit prints on stderr: scores, stage, counts, problems, files, gates.
+    Text from the config or the estate goes through `printable`."""
     err = sys.stderr
     scores, stage, counts = result["scores"], result["stage"], result["counts"]["by_status"]
 
@@ -82,17 +73,19 @@ def print_summary(result: dict, written: list[str], reasons: list[str]) -> None:
     else:
         ahead = f", {len(stage['blockers'])} blocker(s) to stage {stage['next']}"
     print(
-        f"v6audit: {result['workload']}: dual_stack {fmt(scores['dual_stack'])}, "
-        f"ipv6_only {fmt(scores['ipv6_only'])}; stage {stage['current']} ({stage['name']})" + ahead,
+        f"v6audit: {printable(result['workload'], NAME_LIMIT)}: "
+        f"dual_stack {fmt(scores['dual_stack'])}, ipv6_only {fmt(scores['ipv6_only'])}; "
+        f"stage {stage['current']} ({stage['name']})" + ahead,
         file=err,
     )
     print("v6audit: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n), file=err)
     for problem in result["errors"]:
         print(
-            f"v6audit: {problem['level']}: {problem.get('source', '')}: {problem['message']}",
+            f"v6audit: {problem['level']}: {printable(problem.get('source', ''))}: "
+            f"{printable(problem['message'])}",
             file=err,
         )
     if written != ["-"]:
-        print("v6audit: wrote " + ", ".join(written), file=err)
+        print("v6audit: wrote " + ", ".join(printable(w) for w in written), file=err)
     for reason in reasons:
-        print(f"v6audit: gate failed: {reason}", file=err)
+        print(f"v6audit: gate failed: {printable(reason)}", file=err)

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
-from auditor.cli.common import Subparsers, emit
+from auditor.cli.common import Subparsers
 from auditor.errors import EXIT_OK
+from auditor.output import emit
 
 
 def register(sub: Subparsers) -> None:

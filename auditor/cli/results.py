@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import textwrap
 from pathlib import Path
 
-from auditor.cli.common import Subparsers, emit, formatter
+from auditor.cli.common import Subparsers, formatter
 from auditor.errors import EXIT_OK, UsageError
-from auditor.result import atomic_output
+from auditor.output import emit, open_output
 
 
 def register(sub: Subparsers) -> None:
@@ -61,17 +62,12 @@ def register(sub: Subparsers) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from auditor.formats import parse_formats
-    from auditor.result import atomic_write, load_result
+    from auditor.result import load_result
 
     formats = parse_formats(args.format)
     if len(formats) != 1:
         raise UsageError("report renders one format at a time")
-    data = formats[0].render(load_result(args.result))
-    if args.output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        atomic_write(args.output, data)
+    emit(formats[0].render(load_result(args.result)), args.output)
     return EXIT_OK
 
 
@@ -92,7 +88,8 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     from auditor.formats import parse_formats
     from auditor.merge import merge_inputs
-    from auditor.result import atomic_write, load_result
+    from auditor.output import write_file
+    from auditor.result import load_result
 
     renders = parse_formats(args.render) if args.render else []
     if renders and args.output == "-":
@@ -102,13 +99,16 @@ def cmd_merge(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     else:
         target = Path(args.output)
-        with atomic_output(target) as out:
+        with open_output(target) as raw:
+            out = io.TextIOWrapper(raw, encoding="utf-8")
             header, count = merge_inputs(args.results, out, workload=args.workload)
+            out.flush()
+            out.detach()
         for fmt in renders:
             if fmt.name == "json":
                 continue
             beside = target.with_suffix(Path(fmt.filename).suffix)
-            atomic_write(beside, fmt.render(load_result(target)))
+            write_file(beside, fmt.render(load_result(target)))
     total = header["counts"]["total"]
     if args.output != "-":
         print(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from auditor.cli.common import Subparsers, emit, formatter
+from auditor.cli.common import Subparsers, formatter
 from auditor.errors import EXIT_OK
+from auditor.output import emit
 
 
 def register(sub: Subparsers) -> None:

@@ -18,8 +18,9 @@ from auditor.config import load_config
 from auditor.context import Limits, RunState
 from auditor.errors import AuditorError
 from auditor.formats import Format
+from auditor.output import write_outputs
 from auditor.progress import Progress
-from auditor.scan import ScanOutcome, ScanRequest, run_scan, write_outputs
+from auditor.scan import ScanOutcome, ScanRequest, run_scan
 
 BANNER = (
     "v6audit demo: SAMPLE DATA. The AWS account and the dependencies below are a bundled "
@@ -49,6 +50,19 @@ async def _run(progress: Progress) -> ScanOutcome:
         await network.aclose()
 
 
+def _share_loader() -> None:
+    """The estate is built through boto3's default session: give it the inventory's botocore
+    loader, so the scan parses no service model the build already parsed."""
+    import boto3
+    import botocore.session
+
+    from auditor.aws.regions import shared_loader
+
+    core = botocore.session.Session()
+    core.register_component("data_loader", shared_loader())
+    boto3.setup_default_session(botocore_session=core)
+
+
 def run_demo(
     formats: Sequence[Format], outdir: str, progress: Progress
 ) -> tuple[ScanOutcome, list[str]]:
@@ -66,6 +80,7 @@ def run_demo(
     os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
     try:
         with mock_aws():
+            _share_loader()
             build_estate()
             outcome = asyncio.run(_run(progress))
     finally:

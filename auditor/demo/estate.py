@@ -338,4 +338,9 @@ def build_estate(region: str = REGION) -> dict[str, Any]:
             }
         ),
     )
+
+    # Managed services (databases, caches, containers, transit, APIs, launch, SDKs).
+    from auditor.demo.catalog import build_catalog
+
+    ids.update(build_catalog(region, vpc_id, [public, public_b], app))
     return ids

@@ -42,6 +42,7 @@ REGISTRY = "2001:db8:10::443"
 SYSLOG = "2001:db8:10::514"
 AWS_ENDPOINTS = "2001:db8:10::a5"
 IPV4_ONLY_MIRROR = "192.0.2.81"
+LEGACY_MIRROR_V4 = "192.0.2.82"  # npm.legacy's A record (its AAAA is broken)
 NAME_SERVERS = ("2001:db8:10::35",)
 
 
@@ -246,6 +247,11 @@ class DemoNetwork:
         translated = str(
             embed(ipaddress.IPv6Network(DNS64_PREFIX), ipaddress.IPv4Address(IPV4_ONLY_MIRROR))
         )
+        # The broken npm mirror still serves over IPv4 (its A record, reached through NAT64):
+        # broken over IPv6, masked for dual-stack clients, not down.
+        legacy = str(
+            embed(ipaddress.IPv6Network(DNS64_PREFIX), ipaddress.IPv4Address(LEGACY_MIRROR_V4))
+        )
         mapping = {
             (NATIVE, 80): ("::1", http6),
             (NATIVE, 443): ("::1", https6),
@@ -256,6 +262,7 @@ class DemoNetwork:
             (IMDS, 80): ("::1", imds_port),
             (translated, 80): ("::1", relay80),
             (translated, 443): ("::1", relay443),
+            (legacy, 443): ("::1", relay443),
         }
         client_tls = ssl.create_default_context(cafile=str(ca))
         return NetService(

@@ -28,7 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import dns.exception
 
-from auditor.net.connect import Connector, NotIPv6Error, ipv6_literal
+from auditor.net.connect import Connector, NotIPv6Error, server_literal
 from auditor.net.dnsmux import CHANNELS_PER_SERVER, MAX_IN_FLIGHT, DnsStats, Pending, UdpMux
 from auditor.net.dnswire import (
     MAX_CNAME_HOPS,
@@ -178,7 +178,8 @@ async def lookup_hosts(resolver: Resolver, names: Sequence[str]) -> list[HostLoo
 
 
 class DnsPythonResolver:
-    """Stub resolver over IPv6 to `nameservers` (IPv6 literals, port 53 unless `port`).
+    """Stub resolver to `nameservers` (IPv6 literals; IPv4 ones only where the dual-stack vantage
+    uses the system resolver as it is), port 53 unless `port`.
 
     A name's budget is the probe-phase `timeout`; with several servers each gets a fair share
     of what is left, in order, and CNAME follow-ups spend from the same budget. A datagram
@@ -197,7 +198,7 @@ class DnsPythonResolver:
         max_in_flight: int = MAX_IN_FLIGHT,
         max_qps: dict[str, float] | None = None,
     ) -> None:
-        self.nameservers = tuple(ipv6_literal(s) for s in nameservers)
+        self.nameservers = tuple(server_literal(s) for s in nameservers)
         self.timeout = timeout
         self.stats = DnsStats()
         self.mux = UdpMux(
@@ -278,7 +279,7 @@ class DnsPythonResolver:
     ) -> tuple[str, Pending | BaseException]:
         try:
             if server not in self._known:
-                server = ipv6_literal(server)
+                server = server_literal(server)
             return server, self.mux.start(server, qname, TYPES[rdtype], recursion, timeout)
         except (OSError, ValueError) as exc:
             return server, exc

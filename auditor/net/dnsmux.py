@@ -25,7 +25,7 @@ import dns.asyncquery
 import dns.flags
 import dns.message
 
-from auditor.net.connect import Connector, ipv6_literal
+from auditor.net.connect import Connector, family_of, server_literal
 from auditor.net.dnswire import (
     EDNS_PAYLOAD,
     encode_query,
@@ -144,19 +144,22 @@ class Pending:
 
 
 class _UdpChannel:
-    """One connected, non-blocking IPv6 UDP socket carrying many questions at once.
+    """One connected, non-blocking UDP socket (the server's family) carrying many questions.
 
     Answers are matched to questions by message id and echoed question; each wake-up drains
     every datagram waiting on the socket.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, host: str, port: int) -> None:
-        sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        family = family_of(host)
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         try:
             sock.setblocking(False)
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-            sock.connect((host, port, 0, 0))
+            sock.connect((host, port))
             loop.add_reader(sock.fileno(), self._readable)
         except BaseException:
             sock.close()
@@ -305,7 +308,7 @@ class UdpMux:
         self.stats = stats
         self.port = port
         self.connector = connector or Connector()
-        self.max_qps = {ipv6_literal(k): v for k, v in (max_qps or {}).items()}
+        self.max_qps = {server_literal(k): v for k, v in (max_qps or {}).items()}
         self._channels_per_server = max(1, channels_per_server)
         self._max_in_flight = max(1, max_in_flight)
         self._servers: dict[str, _Server] = {}
@@ -329,8 +332,8 @@ class UdpMux:
         for dead in [c for c in channels if c.failed is not None]:
             channels.remove(dead)
         if len(channels) < self._channels_per_server:
-            host, port = self.connector.map(server, self.port)
-            channel = _UdpChannel(asyncio.get_running_loop(), ipv6_literal(host), port)
+            host, port = self.connector.map(server, self.port, family_of(server))
+            channel = _UdpChannel(asyncio.get_running_loop(), server_literal(host), port)
             channels.append(channel)
             return channel
         entry.next = (entry.next + 1) % len(channels)
@@ -429,9 +432,9 @@ class UdpMux:
         query = dns.message.make_query(qname + ".", rdtype, use_edns=0, payload=EDNS_PAYLOAD)
         if not recursion:
             query.flags &= ~dns.flags.RD
-        host, port = self.connector.map(server, self.port)
+        host, port = self.connector.map(server, self.port, family_of(server))
         self.stats.tcp += 1
-        return await dns.asyncquery.tcp(query, ipv6_literal(host), timeout=timeout, port=port)
+        return await dns.asyncquery.tcp(query, server_literal(host), timeout=timeout, port=port)
 
     def close(self) -> None:
         if self._sweeper is not None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.net.addresses import real_ipv6
 from auditor.net.dns import DnsAnswer, Resolver
 
 IPv6Network = ipaddress.IPv6Network
@@ -105,12 +106,7 @@ def prefixes_from_answers(addresses: Iterable[str]) -> list[IPv6Network]:
     also occurs inside the prefix bits) the longest wins. Distinct prefixes are all returned,
     in answer order: a network may translate under more than one.
     """
-    parsed = []
-    for text in addresses:
-        try:
-            parsed.append(IPv6Address(text.split("%")[0]))
-        except ValueError:
-            continue
+    parsed = [a for a in (real_ipv6(t) for t in addresses) if a is not None]
     found: list[IPv6Network] = []
     for addr in parsed:
         matches = []

@@ -1,7 +1,9 @@
-"""Probes of one address over IPv6: TCP connect, TLS handshake, HTTP request.
+"""Probes of one address: TCP connect, TLS handshake, HTTP request.
 
-Every probe connects to an IPv6 address that DNS gave (never to a name, so nothing can fall
-back to IPv4) and keeps the original name for TLS (SNI and certificate check) and HTTP (`Host`).
+Every probe connects to an address that DNS gave (never to a name, so nothing can fall back
+from one family to the other), over the family it names: IPv6 unless the dual-stack vantage
+asks for the IPv4 comparison. It keeps the original name for TLS (SNI and certificate
+check) and HTTP (`Host`).
 HTTP goes through one shared httpx client: the URL names the bracketed address, the `Host`
 header and the `sni_hostname` extension carry the name, and httpcore's `trace` extension gives
 the phase timings. Connections are never reused: each probe proves its own name end to end.
@@ -24,8 +26,10 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from auditor import __version__
+from auditor.net.addresses import is_real_ipv6
 from auditor.net.body import ACCEPT_ENCODING, read_bounded
-from auditor.net.connect import Connector, NotIPv6Error, ipv6_literal
+from auditor.net.compare import body_fingerprint
+from auditor.net.connect import Connector, NotIPv4Error, NotIPv6Error, ip_literal
 from auditor.net.proofs import (
     CONTENT_KINDS,
     HTTP_KINDS,
@@ -43,6 +47,7 @@ _KEEP_HEADERS = (
     "server",
     "content-type",
     "location",
+    "content-length",
     "www-authenticate",
     "docker-distribution-api-version",
 )
@@ -66,9 +71,16 @@ class Attempt:
     peer: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     url: str | None = None
+    family: int = socket.AF_INET6
+    body: dict[str, Any] | None = None  # fingerprint of the body, when it was read
+
+    @property
+    def family_name(self) -> str:
+        return "ipv4" if self.family == socket.AF_INET else "ipv6"
 
     def evidence(self) -> dict[str, Any]:
         out: dict[str, Any] = {
+            "family": self.family_name,
             "kind": self.kind,
             "address": self.address,
             "port": self.port,
@@ -86,6 +98,8 @@ class Attempt:
             out["headers"] = self.headers
         if self.url:
             out["url"] = self.url
+        if self.body:
+            out["body"] = self.body
         return out
 
 
@@ -134,7 +148,7 @@ def describe_error(exc: BaseException, phase: str) -> tuple[str, str]:
             return "tls", f"certificate not trusted: {cause.verify_message or cause.reason}"
         if isinstance(cause, ssl.SSLError):
             return "tls", f"TLS failed: {cause.reason or cause}"
-        if isinstance(cause, NotIPv6Error):
+        if isinstance(cause, (NotIPv6Error, NotIPv4Error)):
             return "not-ipv6", str(cause)
     for cause in chain:
         if isinstance(cause, (TimeoutError, httpx.TimeoutException)):
@@ -246,10 +260,17 @@ class _Trace:
 
 def _tls_facts(ssl_object: Any) -> dict[str, Any]:
     cipher = ssl_object.cipher()
+    cert = ssl_object.getpeercert() or {}
+    issuer = {k: v for rdn in cert.get("issuer", ()) for k, v in rdn}
     return {
         "version": ssl_object.version(),
         "cipher": cipher[0] if cipher else None,
         "verified": True,  # the context verifies; an unverified handshake raises instead
+        "san": sorted(v for k, v in cert.get("subjectAltName", ()) if k in ("DNS", "IP Address")),
+        "issuer": ", ".join(
+            f"{k}={issuer[k]}" for k in ("commonName", "organizationName") if k in issuer
+        )
+        or None,
     }
 
 
@@ -263,8 +284,12 @@ class Prober:
         connector: Connector | None = None,
         ssl_context: ssl.SSLContext | None = None,
         max_connections: int | None = None,
+        read_bodies: bool = False,
     ) -> None:
         self.timeout = timeout
+        # Read (and fingerprint) every HTTP body, not only the content kinds': the dual-stack
+        # comparison needs them, and a stall on a full-size body segment shows there.
+        self.read_bodies = read_bodies
         self.connector = connector or Connector()
         self.ssl_context = ssl_context or make_ssl_context()
         self._max_connections = max_connections
@@ -295,25 +320,35 @@ class Prober:
     # -- dispatch
 
     async def attempt(
-        self, kind: str, address: str, *, url: str | None = None, host: str = "", port: int = 0
+        self,
+        kind: str,
+        address: str,
+        *,
+        url: str | None = None,
+        host: str = "",
+        port: int = 0,
+        family: int = socket.AF_INET6,
     ) -> Attempt:
-        """Prove `kind` on `address` (URL kinds use `url`; address kinds `host` and `port`)."""
+        """Prove `kind` on `address` over `family` (URL kinds use `url`; address kinds `host`
+        and `port`)."""
         if kind in HTTP_KINDS:
             assert url is not None
-            return await self.http(kind, url, address)
+            return await self.http(kind, url, address, family=family)
         if kind in TLS_KINDS:
-            return await self.tls(kind, address, port, server_name=host)
+            return await self.tls(kind, address, port, server_name=host, family=family)
         if kind in TCP_KINDS:
-            return await self.tcp(kind, address, port)
+            return await self.tcp(kind, address, port, family=family)
         raise ValueError(f"unknown probe kind {kind!r}")
 
     # -- TCP and TLS
 
-    async def tcp(self, kind: str, address: str, port: int) -> Attempt:
-        attempt = Attempt(kind, address, port)
+    async def tcp(
+        self, kind: str, address: str, port: int, *, family: int = socket.AF_INET6
+    ) -> Attempt:
+        attempt = Attempt(kind, address, port, family=family)
         start = time.perf_counter()
         try:
-            sock = await self.connector.open_socket(address, port, self.timeout)
+            sock = await self.connector.open_socket(address, port, self.timeout, family)
         except Exception as exc:  # noqa: BLE001 - every failure is a probe result
             attempt.timings_ms["connect"] = (time.perf_counter() - start) * 1000
             attempt.error_kind, attempt.error = describe_error(exc, "connect")
@@ -327,11 +362,19 @@ class Prober:
         attempt.answer = "TCP connection accepted"
         return attempt
 
-    async def tls(self, kind: str, address: str, port: int, *, server_name: str) -> Attempt:
-        attempt = Attempt(kind, address, port)
+    async def tls(
+        self,
+        kind: str,
+        address: str,
+        port: int,
+        *,
+        server_name: str,
+        family: int = socket.AF_INET6,
+    ) -> Attempt:
+        attempt = Attempt(kind, address, port, family=family)
         start = time.perf_counter()
         try:
-            sock = await self.connector.open_socket(address, port, self.timeout)
+            sock = await self.connector.open_socket(address, port, self.timeout, family)
         except Exception as exc:  # noqa: BLE001 - every failure is a probe result
             attempt.timings_ms["connect"] = (time.perf_counter() - start) * 1000
             attempt.error_kind, attempt.error = describe_error(exc, "connect")
@@ -374,11 +417,13 @@ class Prober:
 
     # -- HTTP
 
-    async def http(self, kind: str, url: str, address: str) -> Attempt:
+    async def http(
+        self, kind: str, url: str, address: str, *, family: int = socket.AF_INET6
+    ) -> Attempt:
         target = request_url(kind, url)
         parts = urlsplit(target)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        attempt = Attempt(kind, address, port, url=target)
+        attempt = Attempt(kind, address, port, url=target, family=family)
         trace = _Trace()
         try:
             async with asyncio.timeout(self.timeout * 4 + 1):
@@ -392,17 +437,26 @@ class Prober:
         attempt.timings_ms.update(trace.timings())
         attempt.peer = trace.peer
         attempt.tls = trace.tls
-        if trace.family is not None and trace.family != socket.AF_INET6:
+        if (trace.family is not None and trace.family != family) or (
+            family == socket.AF_INET6 and trace.peer is not None and not is_real_ipv6(trace.peer)
+        ):
             attempt.ok = False
-            attempt.error_kind, attempt.error = "not-ipv6", "the connection was not IPv6"
+            attempt.error_kind = "not-ipv6"
+            attempt.error = (
+                f"the connection was not {'IPv6' if family != socket.AF_INET else 'IPv4'}"
+            )
         return attempt
 
     async def _http_exchange(
         self, kind: str, url: str, address: str, attempt: Attempt, trace: _Trace
     ) -> None:
         for _ in range(MAX_REDIRECTS + 1):
-            status, headers, body = await self._request(kind, url, address, trace)
+            status, headers, body = await self._request(
+                kind, url, address, trace, family=attempt.family
+            )
             attempt.status_code = status
+            if self.read_bodies or kind in CONTENT_KINDS:
+                attempt.body = body_fingerprint(body)
             attempt.headers = {k: v for k, v in headers.items() if k in _KEEP_HEADERS}
             location = headers.get("location")
             if kind in CONTENT_KINDS and 300 <= status < 400 and location:
@@ -430,17 +484,25 @@ class Prober:
         *,
         headers: dict[str, str] | None = None,
         read_body: bool = True,
+        family: int = socket.AF_INET6,
     ) -> Attempt:
         """One raw HTTP exchange with `address` (e.g. the IMDSv2 token PUT): status, headers
         and the start of the body (in `answer`), or where and why it failed."""
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        attempt = Attempt("http", address, port, url=url)
+        attempt = Attempt("http", address, port, url=url, family=family)
         trace = _Trace()
         try:
             async with asyncio.timeout(self.timeout * 4 + 1):
                 status, got, body = await self._request(
-                    "http", url, address, trace, method=method, extra=headers, read_body=read_body
+                    "http",
+                    url,
+                    address,
+                    trace,
+                    method=method,
+                    extra=headers,
+                    read_body=read_body,
+                    family=family,
                 )
         except Exception as exc:  # noqa: BLE001 - every failure is a probe result
             attempt.phase = trace.phase() if trace.marks else _phase_of(exc)
@@ -464,11 +526,16 @@ class Prober:
         method: str = "GET",
         extra: dict[str, str] | None = None,
         read_body: bool | None = None,
+        family: int = socket.AF_INET6,
     ) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        mapped, mapped_port = self.connector.map(ipv6_literal(address), port)
+        mapped, mapped_port = self.connector.map(ip_literal(address, family), port, family)
+        mapped = ip_literal(mapped, family)
+        netloc = (
+            f"[{mapped}]:{mapped_port}" if family != socket.AF_INET else f"{mapped}:{mapped_port}"
+        )
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
@@ -489,14 +556,15 @@ class Prober:
             extensions["sni_hostname"] = host
         request = self.client.build_request(
             method,
-            f"{parts.scheme}://[{ipv6_literal(mapped)}]:{mapped_port}{path}",
+            f"{parts.scheme}://{netloc}{path}",
             headers=headers,
             extensions=extensions,
         )
         response = await self.client.send(request, stream=True)
         try:
             body = b""
-            if kind in CONTENT_KINDS if read_body is None else read_body:
+            wanted = (kind in CONTENT_KINDS or self.read_bodies) if read_body is None else read_body
+            if wanted and method != "HEAD":
                 body = await read_bounded(response, MAX_BODY)
             return response.status_code, {k.lower(): v for k, v in response.headers.items()}, body
         finally:

@@ -8,6 +8,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.net.addresses import is_real_ipv6
+
 # Any global unicast destination works: a UDP connect() asks the kernel for a route and sends
 # nothing. A documentation address is used so no real host is ever named.
 ROUTE_PROBE_DESTINATION = "2001:db8::1"
@@ -58,10 +60,8 @@ def system_nameservers(path: Path = RESOLV_CONF) -> list[str]:
 
 
 def is_ipv6(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).version == 6
-    except ValueError:
-        return False
+    """IPv6 on the wire (an IPv4-mapped ::ffff:a.b.c.d is not)."""
+    return is_real_ipv6(address)
 
 
 PROC_IPV4_ROUTES = Path("/proc/net/route")

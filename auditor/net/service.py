@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from auditor.config import Config, Dependency, parse_address, redact_url
 from auditor.net import classify as cls
+from auditor.net.addresses import is_real_ipv6, wire_ipv4
 from auditor.net.connect import Connector
 from auditor.net.dns import (
     NOERROR,
@@ -31,6 +32,16 @@ from auditor.net.dns import (
     Resolver,
     lookup_host,
     lookup_hosts,
+)
+from auditor.net.dual import (
+    DUAL_STACK,
+    IPV6_ONLY,
+    Ipv4Side,
+    compare,
+    mtu_probe,
+    prove_ipv4,
+    prove_nat64_path,
+    same_failure,
 )
 from auditor.net.imds import on_ec2
 from auditor.net.nat64 import Nat64Info, discover, embedded_ipv4
@@ -93,7 +104,17 @@ class SpecResult:
     attempts: list[Attempt] = field(default_factory=list)
     real: tuple[str, ...] = ()
     synthesized: tuple[str, ...] = ()
+    mapped: tuple[str, ...] = ()  # IPv4-mapped AAAA data: IPv4 on the wire
     literal: str | None = None  # "ipv6" or "ipv4" when the host is an address
+    v6_class: str = ""  # the class from the IPv6 probe alone
+    ipv4: Ipv4Side | None = None  # the IPv4 side (dual-stack), or the NAT64 path to the A
+    differences: list[dict[str, Any]] = field(default_factory=list)
+    mtu: dict[str, Any] | None = None
+
+    @property
+    def masked(self) -> bool:
+        """A broken IPv6 that dual-stack clients never notice: IPv4 works."""
+        return self.net_class == cls.BROKEN and self.ipv4 is not None and self.ipv4.outcome == "ok"
 
     @property
     def proven(self) -> Attempt | None:
@@ -111,22 +132,30 @@ def literal_lookup(host: str) -> HostLookup | None:
         addr = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return None
-    if addr.version == 6:
+    if is_real_ipv6(str(addr)):
         aaaa = DnsAnswer(str(addr), "AAAA", NOERROR, records=(str(addr),), transport="literal")
         return HostLookup(str(addr), aaaa, None, 0.0)
+    # IPv4, or IPv4-mapped (::ffff:a.b.c.d): IPv4 on the wire either way.
+    v4 = str(wire_ipv4(str(addr)))
     aaaa = DnsAnswer(str(addr), "AAAA", NOERROR, transport="literal")
-    a = DnsAnswer(str(addr), "A", NOERROR, records=(str(addr),), transport="literal")
+    a = DnsAnswer(str(addr), "A", NOERROR, records=(v4,), transport="literal")
     return HostLookup(str(addr), aaaa, a, 0.0)
 
 
 def select_nameservers(
-    config: Config, resolv_conf: Path = RESOLV_CONF
+    config: Config, resolv_conf: Path = RESOLV_CONF, vantage: str | None = None
 ) -> tuple[list[str], list[str], str]:
-    """(IPv6 nameservers to use, IPv4 ones ignored, where they came from)."""
+    """(nameservers to use, ones ignored, where they came from). IPv6 ones only, except on a
+    dual-stack vantage, which uses the system resolver as it is (IPv4 ones too, in order;
+    an IPv4-mapped entry is never used)."""
     if config.nameservers:
         return list(config.nameservers), [], "config"
     found = system_nameservers(resolv_conf)
-    return [a for a in found if is_ipv6(a)], [a for a in found if not is_ipv6(a)], str(resolv_conf)
+    if vantage == DUAL_STACK:
+        usable = [a for a in found if is_ipv6(a) or (wire_ipv4(a) is not None and ":" not in a)]
+    else:
+        usable = [a for a in found if is_ipv6(a)]
+    return usable, [a for a in found if a not in usable], str(resolv_conf)
 
 
 class NetService:
@@ -156,6 +185,8 @@ class NetService:
                 config, resolv_conf
             )
         self._resolver = resolver
+        self._resolv_conf = resolv_conf
+        self.vantage: str | None = None  # found by net.preflight
         self._ssl_context = ssl_context
         self._prober: Prober | None = None
         self._route = route or ipv6_route
@@ -197,6 +228,21 @@ class NetService:
 
     def has_ipv4_route(self) -> bool:
         return self._ipv4_route()
+
+    async def find_vantage(self) -> tuple[RouteResult, bool]:
+        """The vantage: `ipv6-only` (IPv6 route, no IPv4 one) or `dual-stack` (both); None
+        without an IPv6 route. A dual-stack vantage uses the system resolver as it is and
+        probes every target over IPv4 too."""
+        route = await self.route()
+        ipv4 = self.has_ipv4_route()
+        self.vantage = None if not route.ok else (DUAL_STACK if ipv4 else IPV6_ONLY)
+        if self.vantage == DUAL_STACK and self._resolver is None:
+            self.nameservers, self.ignored_nameservers, self.nameservers_from = select_nameservers(
+                self.config, self._resolv_conf, self.vantage
+            )
+        if self.vantage == DUAL_STACK:
+            self.prober.read_bodies = True  # the comparison fingerprints both bodies
+        return route, ipv4
 
     def ec2(self) -> tuple[bool, str]:
         return self._ec2()
@@ -259,6 +305,7 @@ class NetService:
             "",
             real=split.real,
             synthesized=split.synthesized,
+            mapped=split.mapped,
             literal=kind_of_literal,
         )
         proven: bool | None = None
@@ -271,13 +318,36 @@ class NetService:
                 if attempt.ok:
                     break
             proven = any(a.ok for a in result.attempts)
-        result.net_class = cls.classify(
+        result.v6_class = cls.classify(
             rcode=lookup.aaaa.rcode,
             aaaa=lookup.aaaa.records,
             prefixes=nat64.networks,
             proven=proven,
         )
+        result.net_class = await self._compare_families(result, nat64)
         return result
+
+    async def _compare_families(self, result: SpecResult, nat64: Nat64Info) -> str:
+        """Refine the IPv6 class with the IPv4 side and the full-size-packet test."""
+        spec, v6 = result.spec, result.decisive
+        if result.v6_class == cls.DNS_ERROR:
+            return cls.DNS_ERROR
+        if self.vantage == DUAL_STACK:
+            result.ipv4 = await prove_ipv4(self, spec, result.lookup)
+        elif self.vantage == IPV6_ONLY and result.v6_class == cls.BROKEN and result.real:
+            result.ipv4 = await prove_nat64_path(self, spec, result.lookup, nat64)
+        if result.v6_class == cls.BROKEN and v6 is not None:
+            result.mtu = await mtu_probe(self, spec, v6)
+        result.differences = compare(v6, result.ipv4)
+        return cls.compare_families(
+            result.v6_class,
+            v6_answered=v6 is not None and (v6.ok or v6.status_code is not None),
+            v4=result.ipv4.outcome if result.ipv4 is not None else None,
+            differ=bool(result.differences),
+            same_failure=same_failure(v6, result.ipv4),
+            stalled=bool(result.mtu and result.mtu["blackhole"]),
+            nat64_path=result.ipv4 is not None and result.ipv4.via == "nat64",
+        )
 
     def dns_stats(self) -> dict[str, Any]:
         return self.resolver.stats.as_dict()

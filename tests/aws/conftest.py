@@ -28,7 +28,7 @@ from auditor.registry import load_checks
 from auditor.runner import RunOutcome, run_checks
 
 # The configuration checks this package tests (aws.endpoint is a network check, not here).
-AWS_CHECKS = (
+FOUNDATION_CHECKS = (
     "aws.cloudfront.ipv6",
     "aws.ec2.eni_prefix",
     "aws.ec2.imds_ipv6",
@@ -51,6 +51,20 @@ AWS_CHECKS = (
     "aws.vpce.dualstack",
     "aws.waf.ipset_parity",
 )
+CATALOG_V2_CHECKS = (
+    "aws.apigw.dualstack",
+    "aws.ec2.launch_ipv6",
+    "aws.ecs.dualstack",
+    "aws.eks.ip_family",
+    "aws.elasticache.dualstack",
+    "aws.nfw.ipv6",
+    "aws.peering.ipv6",
+    "aws.rds.dualstack",
+    "aws.resolver.endpoint_ipv6",
+    "aws.sdk.dualstack",
+    "aws.tgw.ipv6",
+)
+AWS_CHECKS = FOUNDATION_CHECKS + CATALOG_V2_CHECKS
 
 DUMMY_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

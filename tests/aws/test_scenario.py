@@ -9,13 +9,13 @@ import pytest
 
 from auditor.registry import load_checks
 from auditor.result import build_result
-from tests.aws.conftest import AWS_CHECKS
+from tests.aws.conftest import FOUNDATION_CHECKS
 
 ACCOUNT = "123456789012"
 
 
 def test_field_scenario(lab, field):
-    scan = lab.scan(AWS_CHECKS)
+    scan = lab.scan(FOUNDATION_CHECKS)  # the catalog v2 checks: test_catalog_*.py
     f = field
     # moto keeps the network ACL of the deleted default VPC; it is not part of this estate
     findings = [x for x in scan.findings if not (x.resource and x.resource.id in f["leftovers"])]
@@ -80,7 +80,7 @@ def test_field_scenario(lab, field):
         "the load balancer must be dualstack (aws.elb.dualstack)"
     )
 
-    metas = {c.id: c.meta for c in load_checks() if c.id in AWS_CHECKS}
+    metas = {c.id: c.meta for c in load_checks() if c.id in FOUNDATION_CHECKS}
     result = build_result(
         workload="field",
         findings=findings,

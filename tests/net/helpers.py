@@ -45,7 +45,7 @@ def answer(query: dns.message.Message, *records: str, rcode: int = 0) -> dns.mes
 
 @dataclass
 class DnsServer:
-    """A DNS server on [::1] (UDP and TCP on one port) answering through `handler`.
+    """A DNS server on [::1] (or `host`; UDP and TCP on one port) answering through `handler`.
 
     The handler gets the query and the transport ("udp"/"tcp") and returns a message, raw wire,
     or None (no answer: the query is dropped). UDP answers leave after `delay` seconds.
@@ -54,6 +54,7 @@ class DnsServer:
     handler: Handler
     delay: float = 0.0
     port: int = 0
+    host: str = "::1"
     queries: list[tuple[str, str, str]] = field(default_factory=list)  # (transport, name, type)
     _udp: asyncio.DatagramTransport | None = None
     _tcp: asyncio.AbstractServer | None = None
@@ -76,9 +77,6 @@ class DnsServer:
                 else:
                     send(out, addr)
 
-        self._udp, _ = await loop.create_datagram_endpoint(Udp, local_addr=("::1", 0))
-        self.port = self._udp.get_extra_info("sockname")[1]
-
         async def tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
                 size = struct.unpack("!H", await reader.readexactly(2))[0]
@@ -91,7 +89,17 @@ class DnsServer:
             finally:
                 writer.close()
 
-        self._tcp = await asyncio.start_server(tcp, "::1", self.port)
+        for attempt in range(20):  # the UDP port may be taken for TCP by someone else
+            self._udp, _ = await loop.create_datagram_endpoint(Udp, local_addr=(self.host, 0))
+            self.port = self._udp.get_extra_info("sockname")[1]
+            try:
+                self._tcp = await asyncio.start_server(tcp, self.host, self.port)
+            except OSError:
+                self._udp.close()
+                if attempt == 19:
+                    raise
+                continue
+            return self
         return self
 
     def _handle(self, data: bytes, transport: str) -> bytes | None:

@@ -212,11 +212,29 @@ def test_an_unfinished_cname_chain_is_followed_up() -> None:
     run(main())
 
 
-def test_ipv4_nameservers_are_refused() -> None:
+def test_ipv4_mapped_nameservers_are_refused() -> None:
     from auditor.net.connect import NotIPv6Error
 
-    with pytest.raises(NotIPv6Error):
-        DnsPythonResolver(["192.0.2.53"])
+    with pytest.raises(NotIPv6Error, match="IPv4-mapped"):
+        DnsPythonResolver(["::ffff:192.0.2.53"])
+
+
+def test_an_ipv4_nameserver_is_asked_over_ipv4() -> None:
+    """The dual-stack vantage's system resolver may be IPv4: asked over AF_INET, as it is."""
+
+    async def main() -> None:
+        server = await DnsServer(
+            lambda q, _t: answer(q, "v4.test. 60 IN AAAA 2001:db8::4"), host="127.0.0.1"
+        ).start()
+        resolver = DnsPythonResolver(["127.0.0.1"], port=server.port, timeout=2)
+        try:
+            got = await resolver.query("v4.test", "AAAA")
+        finally:
+            await resolver.aclose()
+            await server.stop()
+        assert (got.rcode, got.records, got.server) == ("NOERROR", ("2001:db8::4",), "127.0.0.1")
+
+    run(main())
 
 
 def test_tcp_retry_that_gets_no_answer_is_a_network_error() -> None:

@@ -115,11 +115,15 @@ def lab_report(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> tuple[int,
 
 
 def test_scan_in_the_ipv6_only_workload(lab: Lab, lab_report: tuple[int, dict, float]) -> None:
-    code, report, elapsed = lab_report
+    code, report, _elapsed = lab_report
     assert code == 0  # it ran; no gate was asked for
     assert report["errors"] == []
-    # one black hole costs its timeout; nothing waits on it in series
-    assert elapsed < 6 * TIMEOUT, elapsed
+    # One black hole costs its timeout and nothing waits on it in series: shown without a
+    # wall-clock assert (CI machines are shared) by bench/net_scan.py; here the hole timed out.
+    hole = next(
+        f for f in findings(report, "dep.reachable") if f["evidence"]["dependency"] == "blackhole"
+    )
+    assert hole["evidence"]["attempts"][0]["error_kind"] == "timeout"
     pre = findings(report, "net.preflight")[0]
     assert pre["status"] == "pass"
     assert pre["evidence"]["nameservers_from"] == "/etc/resolv.conf"
@@ -253,6 +257,7 @@ def test_without_ipv6_network_checks_are_errors_and_exit_3(lab: Lab, tmp_path: P
         "dns.aaaa",
         "dns.reachable",
         "dns.nameservers",
+        "dns.resolver_ipv6",
         "dep.reachable",
         "log.reachable",
     }

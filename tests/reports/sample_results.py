@@ -268,7 +268,11 @@ def sample_findings() -> list[Finding]:
             "net.preflight",
             passed(
                 "The auditor has an IPv6 default route and its resolver answers over IPv6.",
-                evidence={"route": "2001:db8:0:1::1", "resolvers": ["2001:db8::53"]},
+                evidence={
+                    "vantage": "ipv6-only",
+                    "route": "2001:db8:0:1::1",
+                    "resolvers": ["2001:db8::53"],
+                },
             ),
         ),
         f(

@@ -149,3 +149,53 @@ def test_markdown_escapes_estate_text(sample: dict) -> None:
 @pytest.mark.parametrize("module", [junit_report, sarif_report, markdown_report])
 def test_same_result_same_bytes(module, sample: dict) -> None:  # type: ignore[no-untyped-def]
     assert module.render(sample) == module.render(json.loads(json.dumps(sample)))
+
+
+HOSTILE = "a|b `tick` <script>x</script>\n[link](http://x) ![img](y) *em* <b>"
+
+
+def test_markdown_escapes_every_field_it_prints(sample: dict) -> None:
+    from markdown_it import MarkdownIt
+
+    sample["workload"] = HOSTILE
+    sample["stage"]["name"] = sample["stage"]["next_name"] = HOSTILE
+    for f in sample["findings"]:
+        f["message"] = f["remediation"] = HOSTILE
+        if f["resource"]:
+            f["resource"]["id"] = f["resource"]["name"] = HOSTILE
+        f["check_id"] = f["check_id"] + "`|" + HOSTILE
+        f["family"] = HOSTILE
+    for c in sample["checks"]:
+        c["id"] = c["id"] + "`|" + HOSTILE
+        c["title"] = c["remediation"] = HOSTILE
+    for e in sample["errors"]:
+        e["source"] = e["message"] = HOSTILE
+    sample["sources"] = [{"name": HOSTILE}]
+    sample["tool"]["version"] = HOSTILE
+    text = markdown_report.render(sample)
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    inline = [c for t in tokens for c in (t.children or ())]
+    # nothing from the result became a link, an image or HTML (the page's own emphasis stays)
+    assert not {t.type for t in inline} & {"link_open", "image"}
+    html = {t.content.strip() for t in tokens + inline if t.type in ("html_block", "html_inline")}
+    ours = {"<details>", "</details>", "<sub>", "</sub>", "</summary>"}
+    assert {h for h in html if not h.startswith("<details><summary>Findings")} <= ours, html
+    # a code span holds only a plain identifier, never the hostile text
+    assert all(
+        c.content.isprintable() and "|" not in c.content and "<" not in c.content
+        for c in inline
+        if c.type == "code_inline"
+    )
+    # every table keeps its columns: no row split or merged by a "|" or a newline
+    tables: list[list[int]] = []
+    for t in tokens:
+        if t.type == "table_open":
+            tables.append([])
+        elif t.type == "tr_open":
+            tables[-1].append(0)
+        elif t.type in ("td_open", "th_open"):
+            tables[-1][-1] += 1
+    assert len(tables) >= 3 and all(len(set(rows)) == 1 for rows in tables), tables
+    assert "a\\|b" in text and "&lt;script&gt;" in text and "<script>" not in text
+    assert "[link](http://x)" not in text and "\\*em\\*" in text

@@ -75,3 +75,18 @@ def _text(name: str, data: bytes) -> str:
         return data.decode("utf-8")
     pypdf = pytest.importorskip("pypdf")
     return " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_every_format_shows_the_vantage_and_explains_the_classes(
+    name: str, sample: dict, no_network: None
+) -> None:
+    from auditor.model import CLASS_EXPLAINED
+
+    sample["vantage"] = "dual-stack"
+    finding = next(f for f in sample["findings"] if (f["evidence"] or {}).get("class"))
+    finding["evidence"]["class"] = "differs"
+    text = " ".join(_text(name, FORMATS[name].render(sample)).split())
+    assert "dual-stack" in text
+    if name not in ("json", "junit"):  # data formats: the vantage as a field, no prose
+        assert " ".join(CLASS_EXPLAINED["differs"].split()) in text.replace("\\", "")

@@ -22,7 +22,7 @@ from auditor.history import (
     record_run_safely,
     trend,
 )
-from auditor.scan import write_outputs
+from auditor.output import write_outputs
 
 T0 = datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC)
 

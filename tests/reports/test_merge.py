@@ -101,3 +101,13 @@ def test_merged_result_renders_in_every_format(sample: dict) -> None:
             assert fmt.render(merged)
     md = FORMATS["md"].render(merged).decode()
     assert "Merged from: net.json, aws.json." in md
+
+
+def test_duplicates_are_one_check_and_one_fingerprint(sample: dict) -> None:
+    a, b = copy.deepcopy(sample), copy.deepcopy(sample)
+    a["findings"] = [f for f in a["findings"] if f["check_id"] == "dns.aaaa"][:1]
+    twin = copy.deepcopy(a["findings"][0])
+    twin["check_id"] = "dns.reachable"  # same fingerprint, another check: not a duplicate
+    b["findings"] = [twin, copy.deepcopy(a["findings"][0])]
+    merged = merge_results([a, b])
+    assert sorted(f["check_id"] for f in merged["findings"]) == ["dns.aaaa", "dns.reachable"]

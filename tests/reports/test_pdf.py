@@ -12,7 +12,7 @@ import pytest
 
 from auditor.cli import main
 from auditor.formats import FORMATS
-from auditor.scan import write_outputs
+from auditor.output import write_outputs
 from reports.pdf_report import APPENDIX_LIMIT, render
 from tests.reports.sample_results import large_result
 

@@ -135,3 +135,18 @@ def test_a_result_without_per_stage_order_gets_the_scans_order() -> None:
     view = build_view(result)
     assert [f.fingerprint for f in view.stages[4].steps[0].findings] == written
     assert [view.by_fingerprint[fp].message for fp in written] == ["aB", "a"]
+
+
+def test_clipping_copies_only_what_it_cuts(sample: dict) -> None:
+    from reports.fmt import clip_tree
+
+    assert clip_tree(sample) is sample  # nothing long: nothing copied
+    evidence = sample["findings"][3]["evidence"]
+    evidence["long"] = ["x" * 20_000, 7]
+    clipped = clip_tree(sample)
+    assert clipped["findings"][2] is sample["findings"][2]
+    assert list(clipped["findings"][3]["evidence"]) == list(evidence)  # order kept
+    assert clipped["findings"][3]["evidence"]["long"][0].endswith(
+        "[… truncated: 10,000 more characters]"
+    )
+    assert evidence["long"][0] == "x" * 20_000  # the result itself is left as it was
