@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.errors import ConfigError
 from auditor.merge import MergeError, expand_inputs, merge_inputs, merge_results
 from auditor.result import validate_result
 from tests.reports.org_results import organisation
@@ -48,8 +49,14 @@ def test_merge_inputs_say_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(MergeError, match="matches no result"):
         expand_inputs([str(tmp_path / "none-*.json")])
     bad = tmp_path / "bad.json"
-    bad.write_text('{"findings": [{"fingerprint": 1}], "started_at": "x", "finished_at": "y"}')
+    result = organisation()[0]
+    result["findings"][0]["fingerprint"] = 1
+    bad.write_text(json.dumps(result))
     with pytest.raises(MergeError, match=r"bad.json: findings\[0\] lacks"):
+        merge_inputs([str(bad)], io.StringIO())
+    del result["schema_version"]
+    bad.write_text(json.dumps(result))
+    with pytest.raises(ConfigError, match=r"bad\.json.*schema_version"):  # exit 2, names the file
         merge_inputs([str(bad)], io.StringIO())
 
 
