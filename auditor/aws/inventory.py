@@ -353,7 +353,7 @@ class Inventory:
         return session.client(
             "sts",
             region_name=region,
-            endpoint_url=self._aws.endpoint_url,
+            endpoint_url=self._aws.real_endpoint_url,
             config=self._client_config("sts"),
         )
 
@@ -453,7 +453,7 @@ class Inventory:
                 made = setup.clients.setdefault(region, {})[service] = setup.session.client(
                     service,
                     region_name=setup.home if region == GLOBAL else region,
-                    endpoint_url=self._aws.endpoint_url,
+                    endpoint_url=self._aws.real_endpoint_url,
                     config=self._client_config(service),
                 )
             return made
@@ -510,7 +510,7 @@ class Inventory:
             client = self._readers[(service, region)] = self._base.client(
                 service,
                 region_name=region,
-                endpoint_url=self._aws.endpoint_url,
+                endpoint_url=self._aws.real_endpoint_url,
                 config=self._client_config(service),
             )
         return client

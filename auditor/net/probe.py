@@ -40,6 +40,7 @@ from auditor.net.proofs import (
     http_proof,
     request_url,
 )
+from auditor.redact import redact_url
 
 USER_AGENT = f"v6audit/{__version__} (IPv6 readiness probe)"
 MAX_REDIRECTS = 3
@@ -97,7 +98,7 @@ class Attempt:
         if self.headers:
             out["headers"] = self.headers
         if self.url:
-            out["url"] = self.url
+            out["url"] = redact_url(self.url)  # the probe requests the real URL
         if self.body:
             out["body"] = self.body
         return out
