@@ -17,9 +17,10 @@ from auditor.context import Limits, RunState
 from auditor.formats import FORMATS
 from auditor.history import attach_trend, record_run
 from auditor.net.service import NET_SERVICE, specs_for
+from auditor.output import write_outputs
 from auditor.progress import LineProgress
 from auditor.redact import redact_url
-from auditor.scan import ScanRequest, run_scan, write_outputs
+from auditor.scan import ScanRequest, run_scan
 
 # Every secret is a distinct word found nowhere else, so a hit anywhere is a leak.
 CONFIG_SECRETS = {
