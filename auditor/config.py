@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from auditor.errors import ConfigError
 from auditor.net.addresses import is_real_ipv6
+from auditor.redact import redact_url
 from auditor.traffic.settings import TrafficConfig, parse_traffic
 from auditor.yamlfile import LocatedYaml, PathKey, load_yaml
 
@@ -35,6 +37,7 @@ DEPENDENCY_KINDS = URL_KINDS | ADDRESS_KINDS
 IMDS_MODES = ("auto", True, False)
 RFC6052_LENGTHS = (32, 40, 48, 56, 64, 96)
 IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+MAX_CA_BUNDLE = 16 * 2**20
 
 _HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*\.?$",
@@ -47,9 +50,28 @@ _ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]+(/[\w+=,.@-]+)*$")
 _OU_RE = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
 
 
+def _keep_real(obj: Any, shown: str, real: str) -> None:
+    """Split a URL field into what is shown (redacted) and what is used (the real URL).
+
+    Every target is made through here, so whatever reads `shown` (findings, evidence, the
+    config echo, every renderer) gets the redacted form; only the probe and the AWS client read
+    `real`, which no serialisation includes (`repr=False`, dropped by `Config.to_dict`). A URL
+    given anew (also through `dataclasses.replace`) replaces the real one."""
+    url = getattr(obj, shown)
+    if url is None:
+        object.__setattr__(obj, real, None)
+        return
+    current = getattr(obj, real)
+    if current is None or redact_url(current) != url:
+        object.__setattr__(obj, real, url)
+    object.__setattr__(obj, shown, redact_url(url))
+
+
 @dataclass(frozen=True)
 class Dependency:
-    """Something the workload reaches out to: a package mirror, an API, a log intake."""
+    """Something the workload reaches out to: a package mirror, an API, a log intake.
+
+    `url` is always the redacted URL (no credentials); `real_url` is what the probe requests."""
 
     name: str
     kinds: tuple[str, ...]
@@ -57,6 +79,10 @@ class Dependency:
     address: str | None = None
     category: str = "dependency"  # or "log_shipper"
     source: str = ""  # where it was declared: "v6audit.yaml:12" or a discovered file:line
+    real_url: str | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _keep_real(self, "url", "real_url")
 
     @property
     def kind(self) -> str:
@@ -86,9 +112,13 @@ class AwsConfig:
     profile: str | None = None
     accounts: tuple[AwsAccount, ...] = ()
     services: tuple[str, ...] = ("s3", "sqs", "logs", "ecr", "sts")
-    endpoint_url: str | None = None
+    endpoint_url: str | None = None  # redacted, for the report; the client uses the real one
     organization: AwsOrganization | None = None
     shard: str | None = None  # `--shard K/N` as resolved by the CLI (never a config key)
+    real_endpoint_url: str | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _keep_real(self, "endpoint_url", "real_endpoint_url")
 
 
 @dataclass(frozen=True)
@@ -126,25 +156,12 @@ class Config:
         data = asdict(self)
         for group in ("dependencies", "log_shippers"):
             for dep in data[group]:
-                if dep["url"]:
-                    dep["url"] = redact_url(dep["url"])
-        if data["aws"]["endpoint_url"]:
-            data["aws"]["endpoint_url"] = redact_url(data["aws"]["endpoint_url"])
+                del dep["real_url"]
+        del data["aws"]["real_endpoint_url"]
         for account in data["aws"]["accounts"]:
             if account.get("external_id"):
                 account["external_id"] = "***"
         return data
-
-
-def redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -207,21 +224,58 @@ class _Validator:
         return name.rstrip(".").lower()
 
     def url(self, value: Any, key: PathKey) -> str:
+        """An http(s) URL with a valid host and port. Errors show it redacted."""
         text = self.string(value, key)
-        parts = urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise self.fail(key, f"{redact_url(text)!r} is not an http(s) URL with a host")
-        try:
-            _ = parts.port
-        except ValueError:
-            raise self.fail(key, f"{redact_url(text)!r} has an invalid port") from None
+        why = url_problem(text)
+        if why is not None:
+            raise self.fail(key, f"{redact_url(text)!r} {why}")
         return text
 
     def address(self, value: Any, key: PathKey) -> str:
         text = self.string(value, key)
-        if parse_address(text) is None:
-            raise self.fail(key, f"{text!r} is not host:port (use [2001:db8::1]:514 for IPv6)")
+        if not address_ok(text):
+            shown = "***@" + text.rpartition("@")[2] if "@" in text else text
+            raise self.fail(key, f"{shown!r} is not host:port (use [2001:db8::1]:514 for IPv6)")
         return text
+
+
+def url_problem(text: str) -> str | None:
+    """Why `text` is not an http(s) URL a probe can request (said after the URL), or None.
+    Configured and discovered URLs are both checked here."""
+    try:
+        parts = urlsplit(text)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:  # an unclosed "[", a port that is not a number
+        return "has an invalid port" if "port" in str(exc).lower() else "is not a valid URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return "is not an http(s) URL with a host"
+    if any(c.isspace() or ord(c) < 32 for c in text):
+        return "contains white space or control characters"
+    if not valid_host(host, bracketed="[" in parts.netloc.rpartition("@")[2]):
+        return f"has an invalid host {host!r} (not a DNS name or an IP address)"
+    if port == 0:
+        return "has an invalid port"
+    return None
+
+
+def address_ok(text: str) -> bool:
+    """`host:port` or `[v6]:port` with a valid host and port."""
+    parsed = parse_address(text)
+    return parsed is not None and valid_host(parsed[0], bracketed=text.strip().startswith("["))
+
+
+def valid_host(host: str, *, bracketed: bool = False) -> bool:
+    """A DNS name (IDN allowed), an IPv4 address, or an IPv6 address in brackets."""
+    if bracketed:
+        try:
+            return ipaddress.ip_address(host.split("%", 1)[0]).version == 6
+        except ValueError:
+            return False
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return bool(_HOSTNAME_RE.match(ascii_host))
 
 
 def parse_address(text: str) -> tuple[str, int] | None:
@@ -322,7 +376,7 @@ def parse_config(doc: LocatedYaml) -> Config:
     cfg["discover_paths"] = v.seq(top.get("discover_paths"), ("discover_paths",), v.string)
     tls = v.mapping(top.get("tls"), ("tls",), {"ca_bundle"})
     if tls.get("ca_bundle") is not None:
-        cfg["ca_bundle"] = _readable_file(v, tls["ca_bundle"], ("tls", "ca_bundle"))
+        cfg["ca_bundle"] = _ca_bundle(v, tls["ca_bundle"], ("tls", "ca_bundle"))
     cfg["aws"] = _aws(v, top.get("aws"))
     if "traffic" in top:
         cfg["traffic"] = parse_traffic(v, top["traffic"])
@@ -337,6 +391,26 @@ def _readable_file(v: _Validator, value: Any, key: PathKey) -> str:
     if not path.is_file():
         raise v.fail(key, f"{text!r} is not a readable file")
     return str(path)
+
+
+def _ca_bundle(v: _Validator, value: Any, key: PathKey) -> str:
+    """A file of PEM CA certificates that OpenSSL loads (checked now, not at the first probe)."""
+    path = _readable_file(v, value, key)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(MAX_CA_BUNDLE + 1)
+    except OSError as exc:
+        raise v.fail(key, f"{path!r} cannot be read: {exc.strerror or exc}") from None
+    if len(head) > MAX_CA_BUNDLE:
+        raise v.fail(key, f"{path!r} is larger than {MAX_CA_BUNDLE // 2**20} MiB")
+    if b"-----BEGIN CERTIFICATE-----" not in head:
+        raise v.fail(key, f"{path!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=path)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or "a certificate in it cannot be parsed"
+        raise v.fail(key, f"{path!r} is not a valid PEM CA bundle ({reason})") from None
+    return path
 
 
 def _unique(v: _Validator, items: tuple, key: PathKey) -> tuple:

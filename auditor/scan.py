@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor.config import Config, Dependency
+from auditor.config import Config, Dependency, address_ok, redact_url, url_problem
 from auditor.context import Limits, RunState
 from auditor.progress import Progress
 from auditor.registry import Registry, load_checks
@@ -43,21 +43,31 @@ def with_discovered(config: Config, root: Path) -> tuple[Config, list[dict]]:
 
     found = discover(root=root, search_paths=[Path(p) for p in config.discover_paths])
     known_names = {d.name for d in config.targets}
-    known = {(d.kind, d.url or d.address) for d in config.targets}
+    known = {(d.kind, d.url or d.address) for d in config.targets}  # URLs redacted
     added: dict[str, list[Dependency]] = {"dependency": [], "log_shipper": []}
+    problems = [
+        {"level": "warning", "source": p.source, "message": f"discovery: {p.message}"}
+        for p in found.problems
+    ]
     for target in found.targets:
-        if (target.kind, target.url or target.address) in known:
+        source = f"{target.source}:{target.line}" if target.line else target.source
+        why = url_problem(target.url) if target.url else None
+        if why is None and target.address and not address_ok(target.address):
+            why = "is not host:port"
+        if why is not None:  # the same checks as a configured target's
+            shown = redact_url(target.url) if target.url else target.address
+            message = f"discovery: {shown!r} {why}; not probed"
+            problems.append({"level": "warning", "source": source, "message": message})
+            continue
+        key = (target.kind, redact_url(target.url) if target.url else target.address)
+        if key in known:
             continue
         name = target.name
         while name in known_names:
             name += "'"
         known_names.add(name)
-        known.add((target.kind, target.url or target.address))
+        known.add(key)
         added[target.category].append(as_dependency(target, name))
-    problems = [
-        {"level": "warning", "source": p.source, "message": f"discovery: {p.message}"}
-        for p in found.problems
-    ]
     config = replace(
         config,
         dependencies=config.dependencies + tuple(added["dependency"]),

@@ -13,6 +13,7 @@ from typing import Any
 from auditor.errors import ConfigError
 from auditor.jsonfile import read_json
 from auditor.model import Finding, Status, Suppression
+from auditor.redact import redact_url
 from auditor.yamlfile import LocatedYaml, PathKey, load_yaml
 
 _RULE_KEYS = {
@@ -48,7 +49,8 @@ class SuppressionRule:
         if self.regions and (res is None or res.region not in self.regions):
             return False
         names = _names(finding)
-        if self.resource is not None and self.resource not in names:
+        # A target's URL is shown redacted: a rule naming the real URL matches it too.
+        if self.resource is not None and not {self.resource, redact_url(self.resource)} & names:
             return False
         return not (
             self.resource_regex is not None

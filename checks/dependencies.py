@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from auditor.config import Dependency, redact_url
+from auditor.config import Dependency
 from auditor.context import CheckContext
 from auditor.model import Finding, Target, errored, skipped
 from auditor.net.findings import target_finding
@@ -21,7 +21,7 @@ REFERENCES = [
 
 
 def _subject(dep: Dependency) -> str:
-    where = redact_url(dep.url) if dep.url else dep.address
+    where = dep.url or dep.address  # the URL is redacted where the dependency is made
     return f"{dep.name} ({where})"
 
 

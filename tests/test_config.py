@@ -144,7 +144,10 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_ca_bundle_is_resolved_beside_the_config(tmp_path: Path) -> None:
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    from tests.net.helpers import make_pki
+
+    pki = make_pki(tmp_path / "pki", ["x.lab.test"])
+    (tmp_path / "ca.pem").write_bytes(Path(pki.ca_pem).read_bytes())
     cfg = load_config(write(tmp_path, "tls:\n  ca_bundle: ca.pem\n"))
     assert cfg.ca_bundle == str(tmp_path / "ca.pem")
     with pytest.raises(ConfigError, match="not a readable file") as info:

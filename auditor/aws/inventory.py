@@ -249,7 +249,7 @@ class Inventory:
         return session.client(
             "sts",
             region_name=region,
-            endpoint_url=self._aws.endpoint_url,
+            endpoint_url=self._aws.real_endpoint_url,
             config=self._client_config("sts"),
         )
 
@@ -330,7 +330,7 @@ class Inventory:
         client = base.client(
             "organizations",
             region_name=home,
-            endpoint_url=self._aws.endpoint_url,
+            endpoint_url=self._aws.real_endpoint_url,
             config=self._client_config("organizations"),
         )
         try:
@@ -392,7 +392,7 @@ class Inventory:
                 made = setup.clients.setdefault(region, {})[service] = setup.session.client(
                     service,
                     region_name=setup.home if region == GLOBAL else region,
-                    endpoint_url=self._aws.endpoint_url,
+                    endpoint_url=self._aws.real_endpoint_url,
                     config=self._client_config(service),
                 )
             return made
@@ -453,7 +453,7 @@ class Inventory:
             client = self._readers[(service, region)] = self._base.client(
                 service,
                 region_name=region,
-                endpoint_url=self._aws.endpoint_url,
+                endpoint_url=self._aws.real_endpoint_url,
                 config=self._client_config(service),
             )
         return client

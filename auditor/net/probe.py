@@ -40,6 +40,7 @@ from auditor.net.proofs import (
     http_proof,
     request_url,
 )
+from auditor.redact import redact_url
 
 USER_AGENT = f"v6audit/{__version__} (IPv6 readiness probe)"
 MAX_REDIRECTS = 3
@@ -97,7 +98,7 @@ class Attempt:
         if self.headers:
             out["headers"] = self.headers
         if self.url:
-            out["url"] = self.url
+            out["url"] = redact_url(self.url)  # the probe requests the real URL
         if self.body:
             out["body"] = self.body
         return out
@@ -346,21 +347,31 @@ class Prober:
         self, kind: str, address: str, port: int, *, family: int = socket.AF_INET6
     ) -> Attempt:
         attempt = Attempt(kind, address, port, family=family)
-        start = time.perf_counter()
-        try:
-            sock = await self.connector.open_socket(address, port, self.timeout, family)
-        except Exception as exc:  # noqa: BLE001 - every failure is a probe result
-            attempt.timings_ms["connect"] = (time.perf_counter() - start) * 1000
-            attempt.error_kind, attempt.error = describe_error(exc, "connect")
-            attempt.phase = "connect"
+        sock = await self._connect(attempt, family)
+        if sock is None:
             return attempt
-        attempt.timings_ms["connect"] = (time.perf_counter() - start) * 1000
-        with contextlib.suppress(OSError):
-            attempt.peer = sock.getpeername()[0]
         sock.close()
         attempt.ok = True
         attempt.answer = "TCP connection accepted"
         return attempt
+
+    async def _connect(self, attempt: Attempt, family: int) -> socket.socket | None:
+        """The connect phase every TCP-based proof starts with: the socket, its timing and its
+        peer on `attempt`; None (with the failure on `attempt`) when it does not connect."""
+        start = time.perf_counter()
+        try:
+            sock = await self.connector.open_socket(
+                attempt.address, attempt.port, self.timeout, family
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure is a probe result
+            attempt.timings_ms["connect"] = (time.perf_counter() - start) * 1000
+            attempt.error_kind, attempt.error = describe_error(exc, "connect")
+            attempt.phase = "connect"
+            return None
+        attempt.timings_ms["connect"] = (time.perf_counter() - start) * 1000
+        with contextlib.suppress(OSError):
+            attempt.peer = sock.getpeername()[0]
+        return sock
 
     async def tls(
         self,
@@ -372,18 +383,10 @@ class Prober:
         family: int = socket.AF_INET6,
     ) -> Attempt:
         attempt = Attempt(kind, address, port, family=family)
-        start = time.perf_counter()
-        try:
-            sock = await self.connector.open_socket(address, port, self.timeout, family)
-        except Exception as exc:  # noqa: BLE001 - every failure is a probe result
-            attempt.timings_ms["connect"] = (time.perf_counter() - start) * 1000
-            attempt.error_kind, attempt.error = describe_error(exc, "connect")
-            attempt.phase = "connect"
+        sock = await self._connect(attempt, family)
+        if sock is None:
             return attempt
         connected = time.perf_counter()
-        attempt.timings_ms["connect"] = (connected - start) * 1000
-        with contextlib.suppress(OSError):
-            attempt.peer = sock.getpeername()[0]
         sni = server_name if server_name and not _is_ip(server_name) else None
         writer = None
         try:

@@ -70,7 +70,9 @@ RESOLVER_QPS_LIMITS = {"fd00:ec2::253": 1000.0}
 
 @dataclass(frozen=True)
 class ProbeSpec:
-    """One proof to make: a kind against a host and port (and URL for HTTP kinds)."""
+    """One proof to make: a kind against a host and port (and URL for HTTP kinds).
+
+    `url` is the real URL, credentials included: it is requested, never shown."""
 
     kind: str
     host: str
@@ -84,10 +86,10 @@ def specs_for(dep: Dependency) -> list[ProbeSpec]:
         if kind not in ALL_KINDS:
             raise ValueError(f"unknown dependency kind {kind!r}")
         if kind in HTTP_KINDS:
-            assert dep.url is not None
-            parts = urlsplit(dep.url)
+            assert dep.real_url is not None
+            parts = urlsplit(dep.real_url)
             port = parts.port or (443 if parts.scheme == "https" else 80)
-            specs.append(ProbeSpec(kind, (parts.hostname or "").lower(), port, dep.url))
+            specs.append(ProbeSpec(kind, (parts.hostname or "").lower(), port, dep.real_url))
         else:
             assert dep.address is not None
             parsed = parse_address(dep.address)
