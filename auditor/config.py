@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from auditor.errors import ConfigError
 from auditor.net.addresses import is_real_ipv6
-from auditor.redact import redact_url
+from auditor.redact import keep_real, redact_url
 from auditor.traffic.settings import TrafficConfig, parse_traffic
 from auditor.yamlfile import LocatedYaml, PathKey, load_yaml
 
@@ -50,23 +50,6 @@ _ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]+(/[\w+=,.@-]+)*$")
 _OU_RE = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
 
 
-def _keep_real(obj: Any, shown: str, real: str) -> None:
-    """Split a URL field into what is shown (redacted) and what is used (the real URL).
-
-    Every target is made through here, so whatever reads `shown` (findings, evidence, the
-    config echo, every renderer) gets the redacted form; only the probe and the AWS client read
-    `real`, which no serialisation includes (`repr=False`, dropped by `Config.to_dict`). A URL
-    given anew (also through `dataclasses.replace`) replaces the real one."""
-    url = getattr(obj, shown)
-    if url is None:
-        object.__setattr__(obj, real, None)
-        return
-    current = getattr(obj, real)
-    if current is None or redact_url(current) != url:
-        object.__setattr__(obj, real, url)
-    object.__setattr__(obj, shown, redact_url(url))
-
-
 @dataclass(frozen=True)
 class Dependency:
     """Something the workload reaches out to: a package mirror, an API, a log intake.
@@ -82,7 +65,7 @@ class Dependency:
     real_url: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _keep_real(self, "url", "real_url")
+        keep_real(self, "url", "real_url")
 
     @property
     def kind(self) -> str:
@@ -118,7 +101,7 @@ class AwsConfig:
     real_endpoint_url: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _keep_real(self, "endpoint_url", "real_endpoint_url")
+        keep_real(self, "endpoint_url", "real_endpoint_url")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ covered by the query rule.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 MASK = "***"
 
@@ -105,3 +106,20 @@ def redact_url(url: str) -> str:
     if fragment is not None:
         out += "#" + (MASK if fragment else "")
     return out
+
+
+def keep_real(obj: Any, shown: str, real: str) -> None:
+    """Split a URL field into what is shown (redacted) and what is used (the real URL).
+
+    Every target is made through here, so whatever reads `shown` (findings, evidence, the
+    config echo, every renderer) gets the redacted form; only the probe and the AWS client read
+    `real`, which no serialisation includes (`repr=False`, dropped by `Config.to_dict`). A URL
+    given anew (also through `dataclasses.replace`) replaces the real one."""
+    url = getattr(obj, shown)
+    if url is None:
+        object.__setattr__(obj, real, None)
+        return
+    current = getattr(obj, real)
+    if current is None or redact_url(current) != url:
+        object.__setattr__(obj, real, url)
+    object.__setattr__(obj, shown, redact_url(url))
