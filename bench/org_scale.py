@@ -122,6 +122,7 @@ def seed_org(url: str, accounts: int) -> None:
 
 
 def run_shards(url: str, count: int, folder: Path) -> float:
+    folder.mkdir(parents=True, exist_ok=True)
     config = folder / "v6audit.yaml"
     config.write_text(
         "workload: org\naws:\n  regions: [us-east-1]\n"
@@ -169,6 +170,7 @@ def fingerprints(folder: Path) -> set[tuple[str, str]]:
 
 def bench_shards(args: argparse.Namespace) -> None:
     counts = [int(n) for n in args.shards.split(",")]
+    os.environ.update(DUMMY)  # moto's dummy credentials, for the seeding and every shard
     proc, url = start_moto()
     try:
         seed_start = time.perf_counter()
