@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import errno
 import ipaddress
+import itertools
 import os
 import socket
 import ssl
@@ -44,6 +45,7 @@ from auditor.redact import redact_url
 
 USER_AGENT = f"v6audit/{__version__} (IPv6 readiness probe)"
 MAX_REDIRECTS = 3
+POOL_SHARDS = 16  # HTTP clients the probes are spread over (see Prober.client)
 _KEEP_HEADERS = (
     "server",
     "content-type",
@@ -294,29 +296,40 @@ class Prober:
         self.connector = connector or Connector()
         self.ssl_context = ssl_context or make_ssl_context()
         self._max_connections = max_connections
-        self._client: httpx.AsyncClient | None = None
+        self._clients: list[httpx.AsyncClient] = []
+        self._turn = itertools.count()
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                verify=self.ssl_context,
-                timeout=httpx.Timeout(self.timeout),
-                # No keep-alive: a reused connection would skip the connect and TLS of the next
-                # name on the same address (and its certificate check).
-                limits=httpx.Limits(
-                    max_connections=self._max_connections, max_keepalive_connections=0
-                ),
-                follow_redirects=False,
-                trust_env=False,  # never through a proxy: the proof is the direct IPv6 path
-                http2=False,
+        """One of :data:`POOL_SHARDS` clients, in turn. httpcore's pool scans all of its
+        connections and queued requests whenever a request starts or ends, so with hundreds
+        of probes in flight one pool costs more CPU than the probes themselves; several small
+        pools keep every scan short."""
+        if not self._clients:
+            per_shard = (
+                None
+                if self._max_connections is None
+                else max(1, -(-self._max_connections // POOL_SHARDS))
             )
-        return self._client
+            self._clients = [
+                httpx.AsyncClient(
+                    verify=self.ssl_context,
+                    timeout=httpx.Timeout(self.timeout),
+                    # No keep-alive: a reused connection would skip the connect and TLS of the
+                    # next name on the same address (and its certificate check).
+                    limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=0),
+                    follow_redirects=False,
+                    trust_env=False,  # never through a proxy: the proof is the direct IPv6 path
+                    http2=False,
+                )
+                for _ in range(POOL_SHARDS)
+            ]
+        return self._clients[next(self._turn) % POOL_SHARDS]
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.aclose()
 
     # -- dispatch
 
@@ -557,13 +570,14 @@ class Prober:
         extensions: dict[str, Any] = {"trace": trace}
         if parts.scheme == "https" and host and not _is_ip(host):
             extensions["sni_hostname"] = host
-        request = self.client.build_request(
+        client = self.client
+        request = client.build_request(
             method,
             f"{parts.scheme}://{netloc}{path}",
             headers=headers,
             extensions=extensions,
         )
-        response = await self.client.send(request, stream=True)
+        response = await client.send(request, stream=True)
         try:
             body = b""
             wanted = (kind in CONTENT_KINDS or self.read_bodies) if read_body is None else read_body
