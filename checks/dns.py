@@ -22,10 +22,12 @@ from auditor.model import (
 from auditor.net import classify as cls
 from auditor.net.addresses import is_real_ipv6
 from auditor.net.dns import NOERROR, DnsAnswer, HostLookup
+from auditor.net.dual import DUAL_STACK, Ipv4Side, prove_ipv4
 from auditor.net.findings import REMEDIATION, dns_failure
 from auditor.net.nat64 import IPV4ONLY_ARPA, Nat64Info, embedded_ipv4
+from auditor.net.ownnames import refine
 from auditor.net.probe import Attempt
-from auditor.net.service import NetService, nat64_info, net_service
+from auditor.net.service import NetService, ProbeSpec, nat64_info, net_service
 from auditor.registry import check
 
 RFC6052 = "https://www.rfc-editor.org/rfc/rfc6052"
@@ -247,12 +249,15 @@ async def dns_reachable(ctx: CheckContext) -> AsyncIterator[Finding]:
             split = cls.split_addresses(lookup.aaaa.records, nat.networks)
             items += [(name, port, a) for port in ctx.config.dns_ports for a in split.decisive]
 
-    async def probe(item: tuple[str, int, str]) -> Attempt:
-        name, port, address = item
+    def spec(name: str, port: int) -> ProbeSpec:
         kind = PORT_KINDS.get(port, "tcp")
         scheme = "https" if kind == "https" else "http"
-        url = f"{scheme}://{name}:{port}/" if kind != "tcp" else None
-        return await net.prober.attempt(kind, address, url=url, host=name, port=port)
+        return ProbeSpec(kind, name, port, f"{scheme}://{name}:{port}/" if kind != "tcp" else None)
+
+    async def probe(item: tuple[str, int, str]) -> Attempt:
+        name, port, address = item
+        s = spec(name, port)
+        return await net.prober.attempt(s.kind, address, url=s.url, host=name, port=port)
 
     attempts: dict[tuple[str, int], list[Attempt]] = defaultdict(list)
     async for (name, port, address), attempt in ctx.map(probe, items):
@@ -261,6 +266,24 @@ async def dns_reachable(ctx: CheckContext) -> AsyncIterator[Finding]:
                 PORT_KINDS.get(port, "tcp"), address, port, error=str(attempt), error_kind="error"
             )
         attempts[(name, port)].append(attempt)
+    # From a dual-stack vantage: the same proof on the A records, over IPv4.
+    sides: dict[tuple[str, int], Ipv4Side] = {}
+    if net.vantage == DUAL_STACK:
+        pairs = [
+            (n, p)
+            for n in names
+            if isinstance(lookups[n], HostLookup) and lookups[n].aaaa.rcode == NOERROR
+            for p in ctx.config.dns_ports
+        ]
+
+        async def four(pair: tuple[str, int]) -> Ipv4Side:
+            lookup = lookups[pair[0]]
+            assert isinstance(lookup, HostLookup)
+            return await prove_ipv4(net, spec(*pair), lookup)
+
+        async for pair, side in ctx.map(four, pairs):
+            if not isinstance(side, BaseException):
+                sides[pair] = side
     for name in names:
         lookup = lookups[name]
         for port in ctx.config.dns_ports:
@@ -268,7 +291,10 @@ async def dns_reachable(ctx: CheckContext) -> AsyncIterator[Finding]:
             if isinstance(lookup, BaseException):
                 yield errored(f"{name}: DNS lookup failed: {lookup}", target=target)
                 continue
-            yield _reachable_finding(name, port, lookup, attempts[(name, port)], nat, target)
+            tried = attempts[(name, port)]
+            finding = _reachable_finding(name, port, lookup, tried, nat, target)
+            shown = next((a for a in tried if not a.ok), tried[0] if tried else None)
+            yield refine(finding, sides.get((name, port)), shown)
 
 
 def _reachable_finding(

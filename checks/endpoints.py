@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 from auditor.context import CheckContext
 from auditor.model import Finding, Resource, Target, errored, failed, passed, skipped
 from auditor.net import classify as cls
 from auditor.net.aws import NO_DUALSTACK, DualStackEndpoint, dualstack_endpoint
+from auditor.net.dual import DUAL_STACK, Ipv4Side
 from auditor.net.findings import target_finding
-from auditor.net.imds import IMDS_ADDRESS, IMDS_PORT, probe_imds
+from auditor.net.imds import IMDS_ADDRESS, IMDS_ADDRESS_V4, IMDS_PORT, ImdsResult, probe_imds
 from auditor.net.service import ProbeSpec, SpecResult, nat64_info, net_service
 from auditor.registry import check
 
@@ -144,6 +146,12 @@ async def imds_ipv6(ctx: CheckContext) -> AsyncIterator[Finding]:
         return
     address = net.imds_address or IMDS_ADDRESS
     result = await ctx.bounded(probe_imds(net.prober, address))
+    side = None
+    if net.vantage == DUAL_STACK:
+        address4 = net.imds_address_v4 or IMDS_ADDRESS_V4
+        side = imds_ipv4_side(
+            await ctx.bounded(probe_imds(net.prober, address4, socket.AF_INET)), address4
+        )
     target = Target(
         url=f"http://[{IMDS_ADDRESS}]/latest/meta-data/", address=IMDS_ADDRESS, port=IMDS_PORT
     )
@@ -152,7 +160,9 @@ async def imds_ipv6(ctx: CheckContext) -> AsyncIterator[Finding]:
         if step is not None:
             for key, value in step.timings_ms.items():
                 timings[f"{step.kind.removeprefix('imds-')}_{key}"] = round(value, 2)
+    klass = imds_class(result, side)
     evidence = {
+        "class": klass,
         "address": address,
         "on_ec2": on_ec2,
         "ec2_evidence": why,
@@ -161,24 +171,68 @@ async def imds_ipv6(ctx: CheckContext) -> AsyncIterator[Finding]:
         "timings_ms": timings,
         "status_code": (result.metadata or result.token).status_code,
         "error": result.problem or None,
+        "ipv4": side.evidence() if side is not None else None,
     }
-    if result.ok:
+    v4_works = side is not None and side.outcome == cls.V4_OK
+    if v4_works:
+        evidence["masked"] = klass == cls.BROKEN
+    if klass == cls.NATIVE:
         yield passed(
             f"IMDSv2 answers over IPv6 at [{IMDS_ADDRESS}]: token issued, instance id read",
             target=target,
-            evidence={"class": cls.NATIVE, **evidence},
+            evidence=evidence,
         )
-    elif result.token.status_code is None:
+    elif klass == cls.DOWN:
+        assert side is not None
+        v = cls.verdict(cls.DOWN)
+        yield Finding(
+            v.status,
+            f"The instance metadata service fails over IPv4 ({IMDS_ADDRESS_V4}: "
+            f"{side.reason}) as over IPv6 ([{IMDS_ADDRESS}]: {result.problem}), so this is not "
+            "an IPv6 finding: IMDS may be turned off here (HttpEndpoint disabled)",
+            target=target,
+            evidence=evidence,
+            blocking=v.blocking,
+        )
+    elif klass == cls.UNREACHABLE:
+        also = (
+            f", while IMDS answers over IPv4 at {IMDS_ADDRESS_V4}: its IPv6 endpoint is off"
+            if v4_works
+            else ""
+        )
         yield failed(
             f"The instance metadata service does not answer over IPv6 at [{IMDS_ADDRESS}] "
-            f"({result.problem}): enable its IPv6 endpoint (HttpProtocolIpv6)",
+            f"({result.problem}){also}: enable its IPv6 endpoint (HttpProtocolIpv6)",
             target=target,
-            evidence={"class": cls.UNREACHABLE, **evidence},
+            evidence=evidence,
         )
     else:
+        over4 = f" while IMDSv2 works over IPv4 at {IMDS_ADDRESS_V4}" if v4_works else ""
         yield failed(
             f"The instance metadata service answers at [{IMDS_ADDRESS}] but IMDSv2 fails: "
-            f"{result.problem}",
+            f"{result.problem}{over4}",
             target=target,
-            evidence={"class": cls.BROKEN, **evidence},
+            evidence=evidence,
+            stage=cls.verdict(klass).stage,
         )
+
+
+def imds_ipv4_side(four: ImdsResult, address: str) -> Ipv4Side:
+    """The IPv4 IMDS probe as the IPv4 side of the comparison."""
+    if four.ok:
+        outcome = cls.V4_OK
+    elif four.answered:
+        outcome = cls.V4_ANSWERED
+    else:
+        outcome = cls.V4_FAILED
+    return Ipv4Side("ipv4", outcome, four.attempts, (address,), reason=four.problem or None)
+
+
+def imds_class(result: ImdsResult, side: Ipv4Side | None) -> str:
+    """The class by the comparison every network check uses. IMDS has no NAT64 path, so
+    "works over IPv4 only" is its IPv6 endpoint being off (`unreachable`), never half a pass."""
+    v6 = cls.NATIVE if result.ok else cls.BROKEN if result.answered else cls.UNREACHABLE
+    klass = cls.compare_families(
+        v6, v6_answered=result.answered, v4=side.outcome if side is not None else None
+    )
+    return cls.UNREACHABLE if klass == cls.IPV4_ONLY else klass

@@ -5,15 +5,20 @@ From a dual-stack vantage every target is probed over IPv4 too, on its A records
 compared. From an IPv6-only vantage the IPv4 service behind a failing AAAA is reached through
 the NAT64 prefix instead: when that path fails the same way, the target is down, not broken.
 
-The MTU test: when IPv6 connects but the answer stalls, a small exchange (``HEAD``: headers
-only, well under one full-size packet) is made on the same address. If it arrives while the
-full answer does not, full-size packets are lost on the path: ICMPv6 Packet Too Big is
-filtered (RFC 8201 path MTU discovery cannot work). The IPv4 side is the control.
+The MTU test: when IPv6 connects but the answer stalls, a small exchange is made on the same
+address: ``HEAD`` (headers only, well under one full-size packet) after a stall in the HTTP
+answer; after a stall in the TLS handshake (the server's certificate chain is what needs
+full-size packets), a TCP connect and a few plain bytes, to which a TLS server reacts with
+small packets (an alert, an HTTP 400 or a close). If the small exchange works while the full
+one stalls, full-size packets are lost on the path: ICMPv6 Packet Too Big is filtered (RFC 8201
+path MTU discovery cannot work). The IPv4 side is the control.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from auditor.net import classify as cls
 from auditor.net.compare import Side, differences
 from auditor.net.nat64 import embed
-from auditor.net.probe import Attempt
-from auditor.net.proofs import HTTP_KINDS
+from auditor.net.probe import Attempt, describe_error
+from auditor.net.proofs import HTTP_KINDS, TLS_KINDS
 
 if TYPE_CHECKING:
     from auditor.net.dns import HostLookup
@@ -143,25 +148,88 @@ def stalled(attempt: Attempt | None) -> bool:
     )
 
 
-async def mtu_probe(net: NetService, spec: ProbeSpec, attempt: Attempt) -> dict[str, Any] | None:
-    """After a stall on an HTTP kind: does a small exchange (HEAD) on the same address work?
-    Evidence names the sizes that worked and the one that failed; None when not applicable."""
-    if spec.kind not in HTTP_KINDS or not stalled(attempt) or attempt.url is None:
-        return None
+# What the small exchange sends to a port that speaks TLS: not a TLS record, so the server
+# answers at once with something small (an alert, nginx's "plain HTTP request sent to HTTPS
+# port" page, or a close), never with its certificate chain.
+PLAIN_NUDGE = b"HEAD / HTTP/1.0\r\n\r\n"
+
+
+async def small_tcp_exchange(net: NetService, address: str, port: int, family: int) -> Attempt:
+    """Connect and send :data:`PLAIN_NUDGE`; ok when the far end reacts within the timeout in
+    any way small packets carry: an answer, a close or a reset."""
+    attempt = Attempt("tcp", address, port, family=family)
+    start = time.perf_counter()
+    try:
+        sock = await net.connector.open_socket(address, port, net.prober.timeout, family)
+    except Exception as exc:  # noqa: BLE001 - every failure is a probe result
+        attempt.error_kind, attempt.error = describe_error(exc, "connect")
+        attempt.phase = "connect"
+        return attempt
+    attempt.timings_ms["connect"] = (time.perf_counter() - start) * 1000
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter()
+    try:
+        async with asyncio.timeout(net.prober.timeout):
+            await loop.sock_sendall(sock, PLAIN_NUDGE)
+            data = await loop.sock_recv(sock, 4096)
+    except ConnectionResetError:
+        attempt.ok, attempt.answer = True, "reset the connection"
+    except Exception as exc:  # noqa: BLE001 - every failure is a probe result
+        attempt.error_kind, attempt.error = describe_error(exc, "first_byte")
+        attempt.phase = "first_byte"
+    else:
+        attempt.ok = True
+        attempt.answer = f"answered {len(data)} bytes" if data else "closed the connection"
+    finally:
+        sock.close()
+    attempt.timings_ms["first_byte"] = (time.perf_counter() - start) * 1000
+    return attempt
+
+
+async def _small_exchange(net: NetService, attempt: Attempt) -> tuple[str, Attempt]:
+    """(what was sent, how it went): HEAD after an HTTP stall, plain bytes after a TLS one."""
+    if attempt.phase == "tls":
+        small = await small_tcp_exchange(net, attempt.address, attempt.port, attempt.family)
+        return "TCP connect + plain request on the TLS port", small
+    assert attempt.url is not None
     small = await net.prober.exchange(
         "HEAD", attempt.url, attempt.address, read_body=False, family=attempt.family
     )
+    return "HEAD", small
+
+
+def mtu_testable(kind: str, attempt: Attempt | None) -> bool:
+    """A stall the MTU test can look into: an HTTP kind (stalled in the TLS handshake or in the
+    answer), or a TLS kind stalled in its handshake."""
+    if not stalled(attempt):
+        return False
+    assert attempt is not None
+    if kind in HTTP_KINDS:
+        return attempt.url is not None
+    return kind in TLS_KINDS and attempt.phase == "tls"
+
+
+async def mtu_probe(net: NetService, spec: ProbeSpec, attempt: Attempt) -> dict[str, Any] | None:
+    """After a stall: does a small exchange on the same address work? Evidence names the
+    sizes that worked and the one that failed; None when not applicable."""
+    if not mtu_testable(spec.kind, attempt):
+        return None
+    method, small = await _small_exchange(net, attempt)
     length = small.headers.get("content-length") if small.ok else None
+    if method == "HEAD":
+        answer = "headers only (well under one full-size packet)"
+    else:
+        answer = f"{small.answer} (small packets only)"
     return {
         "small": {
-            "method": "HEAD",
+            "method": method,
             "ok": small.ok,
             "status_code": small.status_code,
-            "answer": "headers only (well under one full-size packet)" if small.ok else None,
+            "answer": answer if small.ok else None,
             "error": small.error,
         },
         "large": {
-            "method": "GET",
+            "method": "TLS handshake" if attempt.phase == "tls" else "GET",
             "ok": False,
             "stalled_in": attempt.phase,
             "content_length": int(length) if length and length.isdigit() else None,

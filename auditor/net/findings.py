@@ -104,8 +104,10 @@ def _new_class_message(result: SpecResult, subject: str) -> str | None:
     if klass == cls.MTU_BLACKHOLE:
         mtu = result.mtu or {}
         stalled = (mtu.get("large") or {}).get("stalled_in", "transfer")
+        small = (mtu.get("small") or {}).get("method", "HEAD")
+        full = "TLS handshake" if stalled == "tls" else "full answer"
         return (
-            f"{subject} connects over IPv6 and small answers arrive (HEAD), but the full answer "
+            f"{subject} connects over IPv6 and small answers arrive ({small}), but the {full} "
             f"stalls ({stalled}): full-size IPv6 packets are lost on the path, ICMPv6 Packet "
             f"Too Big is filtered; IPv4: {_v4_text(result)}"
         )

@@ -1,7 +1,9 @@
-"""The EC2 instance metadata service over IPv6 (IMDSv2 at [fd00:ec2::254])."""
+"""The EC2 instance metadata service over IPv6 (IMDSv2 at [fd00:ec2::254]), and over IPv4
+(169.254.169.254) for the comparison a dual-stack vantage makes."""
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 from auditor.net.probe import Attempt, Prober
 
 IMDS_ADDRESS = "fd00:ec2::254"
+IMDS_ADDRESS_V4 = "169.254.169.254"
 IMDS_PORT = 80
 TOKEN_PATH = "/latest/api/token"
 METADATA_PATH = "/latest/meta-data/instance-id"
@@ -59,15 +62,28 @@ class ImdsResult:
     def url(self) -> str:
         return f"http://[{IMDS_ADDRESS}]{METADATA_PATH}"
 
+    @property
+    def attempts(self) -> list[Attempt]:
+        return [self.token] + ([self.metadata] if self.metadata is not None else [])
 
-async def probe_imds(prober: Prober, address: str = IMDS_ADDRESS) -> ImdsResult:
-    """IMDSv2: PUT a session token, then GET a metadata item with it."""
-    base = f"http://[{address}]"
+    @property
+    def answered(self) -> bool:
+        """IMDS answered at the HTTP level (even when IMDSv2 then failed)."""
+        return self.token.status_code is not None
+
+
+async def probe_imds(
+    prober: Prober, address: str = IMDS_ADDRESS, family: int = socket.AF_INET6
+) -> ImdsResult:
+    """IMDSv2: PUT a session token, then GET a metadata item with it (over `family`)."""
+    shown = f"[{address}]" if family == socket.AF_INET6 else address
+    base = f"http://{shown}"
     token = await prober.exchange(
         "PUT",
         base + TOKEN_PATH,
         address,
         headers={"X-aws-ec2-metadata-token-ttl-seconds": str(TOKEN_TTL_S)},
+        family=family,
     )
     token.kind = "imds-token"
     result = ImdsResult(ok=False, token=token)
@@ -78,7 +94,7 @@ async def probe_imds(prober: Prober, address: str = IMDS_ADDRESS) -> ImdsResult:
                 "limit is too low for this host (containers need 2)"
             )
         else:
-            result.problem = f"no answer at [{address}]:{IMDS_PORT}: {token.error}"
+            result.problem = f"no answer at {shown}:{IMDS_PORT}: {token.error}"
         return result
     if token.status_code != 200 or not token.answer.strip():
         result.problem = f"the IMDSv2 token PUT answered HTTP {token.status_code}"
@@ -86,7 +102,11 @@ async def probe_imds(prober: Prober, address: str = IMDS_ADDRESS) -> ImdsResult:
     secret = token.answer.strip()
     token.answer = f"token issued ({len(secret)} characters)"  # never the token itself
     meta = await prober.exchange(
-        "GET", base + METADATA_PATH, address, headers={"X-aws-ec2-metadata-token": secret}
+        "GET",
+        base + METADATA_PATH,
+        address,
+        headers={"X-aws-ec2-metadata-token": secret},
+        family=family,
     )
     meta.kind = "imds-metadata"
     result.metadata = meta

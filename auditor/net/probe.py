@@ -149,7 +149,10 @@ def describe_error(exc: BaseException, phase: str) -> tuple[str, str]:
     for cause in chain:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return "tls", f"certificate not trusted: {cause.verify_message or cause.reason}"
-        if isinstance(cause, ssl.SSLError):
+        if isinstance(cause, ssl.SSLError) and not isinstance(
+            cause,
+            (ssl.SSLWantReadError, ssl.SSLWantWriteError),  # "wait for more": a stall
+        ):
             return "tls", f"TLS failed: {cause.reason or cause}"
         if isinstance(cause, (NotIPv6Error, NotIPv4Error)):
             return "not-ipv6", str(cause)

@@ -174,6 +174,7 @@ class NetService:
         ipv4_route: Callable[[], bool] | None = None,
         ec2: Callable[[], tuple[bool, str]] | None = None,
         imds_address: str | None = None,
+        imds_address_v4: str | None = None,
         resolv_conf: Path = RESOLV_CONF,
     ) -> None:
         self.config = config
@@ -195,6 +196,7 @@ class NetService:
         self._ipv4_route = ipv4_route or ipv4_default_route
         self._ec2 = ec2 or on_ec2
         self.imds_address = imds_address
+        self.imds_address_v4 = imds_address_v4  # the IPv4 IMDS, compared from a dual-stack host
         self._lookups: dict[str, asyncio.Future[HostLookup]] = {}
         self.nat64_info: Nat64Info | None = None
         self.dns_phases: list[dict[str, Any]] = []

@@ -13,7 +13,9 @@ records) this adds:
   resolver (no DNS64, so an AAAA answer is a real one);
 - ``v6``, an IPv6-only workload behind ``rt`` with the DNS64 resolver;
 - a second nginx in ``net``: an origin answering 403 over IPv6 and 200 over IPv4 (two server
-  blocks, one per listener address), and the two path-MTU origins serving a 64 KiB file.
+  blocks, one per listener address), and the two path-MTU origins serving a 64 KiB file over
+  HTTP and, over HTTPS, a certificate chain of several KiB (the handshake needs full-size
+  packets as a large download does).
 
 Every process is started through ``lab.popen`` (ended by ``lab.down()``); :meth:`down` removes
 the namespaces it made. Documentation addresses only.
@@ -46,6 +48,8 @@ RECORDS = [
 BIG_PATH = "/dists/big/InRelease"  # an apt Release file of 64 KiB: needs full-size packets
 BIG_BODY = "Origin: Lab\nSuite: stable\nCodename: big\n" + "# padding line\n" * 4400
 SMALL_MTU = 1280
+# Padding names in the path-MTU origins' certificate: its chain takes several full-size packets.
+BIG_CERT_NAMES = 120
 
 # net <-> rt, rt <-> ds, rt <-> v6 (IPv6 /64s and IPv4 /30s from documentation ranges).
 NET_RT6, RT_NET6 = "2001:db8:8::1", "2001:db8:8::2"
@@ -80,7 +84,12 @@ http {{
 """
 
 
-NET_SERVERS = f"""
+def _tls(cert: Path, key: Path) -> str:
+    return f"ssl_certificate {cert}; ssl_certificate_key {key};"
+
+
+def net_servers(cert: Path, key: Path) -> str:
+    return f"""
     server {{
         listen [{DIFFERS6}]:80;
         return 403 "forbidden: not on the allow-list\\n";
@@ -92,12 +101,21 @@ NET_SERVERS = f"""
     server {{
         listen [{PMTUOK6}]:80;
         listen {PMTUOK4}:80;
+        listen [{PMTUOK6}]:443 ssl;
+        listen {PMTUOK4}:443 ssl;
+        {_tls(cert, key)}
     }}
 """
-BH_SERVERS = f"""
+
+
+def bh_servers(cert: Path, key: Path) -> str:
+    return f"""
     server {{
         listen [{PMTU6}]:80;
         listen {PMTU4}:80;
+        listen [{PMTU6}]:443 ssl;
+        listen {PMTU4}:443 ssl;
+        {_tls(cert, key)}
     }}
 """
 
@@ -157,7 +175,8 @@ class DualLab:
         nodad += "echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad"
         self._sh(rt, nodad + "; echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; "
                  "echo 1 > /proc/sys/net/ipv4/ip_forward")  # fmt: skip
-        for ns in (ds, v6):
+        # Before any link exists: an interface takes its accept_dad from `default` when made.
+        for ns in (ds, v6, self.bh):
             self._sh(ns, nodad)
         self._ip(
             lab.net,
@@ -197,7 +216,6 @@ class DualLab:
                 f"route add 0.0.0.0/0 via {NET_RT4}",
             ],
         )
-        self._sh(self.bh, nodad)
         self._ip(
             self.bh,
             [
@@ -249,9 +267,10 @@ class DualLab:
         (www / "InRelease").write_text(BIG_BODY)
         (self.workdir / "www" / "index.html").write_text("small\n")
         (self.workdir / "tmp").mkdir(exist_ok=True)
+        cert, key = self._big_certificate()
         for ns, name, servers, want in (
-            (self.lab.net, "net", NET_SERVERS, [f"[{DIFFERS6}]:80", f"{PMTUOK4}:80"]),
-            (self.bh, "bh", BH_SERVERS, [f"[{PMTU6}]:80", f"{PMTU4}:80"]),
+            (self.lab.net, "net", net_servers(cert, key), [f"[{DIFFERS6}]:80", f"{PMTUOK4}:443"]),
+            (self.bh, "bh", bh_servers(cert, key), [f"[{PMTU6}]:443", f"{PMTU4}:443"]),
         ):
             conf = self.workdir / f"{name}.conf"
             conf.write_text(_nginx_conf(self.workdir, servers, name))
@@ -266,6 +285,33 @@ class DualLab:
             )
             log.close()
             self._wait_listening(ns, want)
+
+    def _big_certificate(self) -> tuple[Path, Path]:
+        """A leaf for pmtu and pmtuok signed by the lab's CA, padded with names so that the
+        chain (leaf + CA) is several KiB: (chain file, key file)."""
+        z = self.lab.zone
+        names = [f"pmtu.{z}", f"pmtuok.{z}"]
+        names += [f"padding-{i:03d}.pmtu.{z}" for i in range(BIG_CERT_NAMES)]
+        key, csr, pem, ext = (self.workdir / f"big.{s}" for s in ("key", "csr", "pem", "ext"))
+        ext.write_text(
+            "basicConstraints=critical,CA:FALSE\n"
+            "extendedKeyUsage=serverAuth\n"
+            "subjectAltName=" + ",".join(f"DNS:{n}" for n in names) + "\n"
+        )
+        ca_key = self.lab.ca_cert.with_name("ca.key")
+        for argv in (
+            ["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={names[0]}"],
+            ["openssl", "x509", "-req", "-in", str(csr), "-CA", str(self.lab.ca_cert),
+             "-CAkey", str(ca_key), "-set_serial", "4096", "-days", "30", "-sha256",
+             "-extfile", str(ext), "-out", str(pem)],
+        ):  # fmt: skip
+            got = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+            if got.returncode != 0:
+                raise LabError("could not make the big certificate", argv, got.stderr)
+        chain = self.workdir / "big-chain.pem"
+        chain.write_text(pem.read_text() + self.lab.ca_cert.read_text())
+        return chain, key
 
     def _wait_listening(self, ns: str, want: list[str]) -> None:
         deadline = time.monotonic() + 20

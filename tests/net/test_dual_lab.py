@@ -56,7 +56,11 @@ def _config(lab: Lab) -> dict[str, Any]:
             dep("closed", f"http://closed.{z}/"),
             dep("pmtu", f"http://pmtu.{z}{BIG_PATH}", "apt"),
             dep("pmtuok", f"http://pmtuok.{z}{BIG_PATH}", "apt"),
+            # The same paths over HTTPS: the certificate chain is what needs full-size packets.
+            dep("pmtutls", f"https://pmtu.{z}/", "https"),
+            dep("pmtuoktls", f"https://pmtuok.{z}/", "https"),
         ],
+        "tls": {"ca_bundle": str(lab.ca_cert)},
     }
 
 
@@ -105,6 +109,8 @@ def test_every_class_from_the_dual_stack_workload(from_dual: dict[str, Any]) -> 
         "closed": ("error", "down"),
         "pmtu": ("fail", "mtu-blackhole"),
         "pmtuok": ("pass", "native"),
+        "pmtutls": ("fail", "mtu-blackhole"),
+        "pmtuoktls": ("pass", "native"),
     }
 
 
@@ -124,6 +130,26 @@ def test_dual_stack_evidence_shows_both_families(from_dual: dict[str, Any]) -> N
     assert deps["pmtuok"]["ipv4"]["outcome"] == "ok"
 
 
+def test_tls_handshake_stall_is_an_mtu_black_hole(from_dual: dict[str, Any]) -> None:
+    """The handshake stalls (the certificate chain needs full-size packets) while a connect and
+    a few plain bytes on the same port get nginx's small answer; IPv4 on the same path works."""
+    tls = next(
+        f for f in from_dual["findings"] if f.get("evidence", {}).get("dependency") == "pmtutls"
+    )
+    mtu = tls["evidence"]["mtu"]
+    assert mtu["large"] == {
+        "method": "TLS handshake",
+        "ok": False,
+        "stalled_in": "tls",
+        "content_length": None,
+        "error": "no answer within the timeout (tls)",
+    }
+    assert mtu["small"]["method"] == "TCP connect + plain request on the TLS port"
+    assert mtu["small"]["ok"] is True and mtu["small"]["answer"].startswith("answered ")
+    assert tls["evidence"]["ipv4"]["outcome"] == "ok"
+    assert "TLS handshake stalls (tls)" in tls["message"]
+
+
 def test_every_class_from_the_ipv6_only_workload(from_v6: dict[str, Any]) -> None:
     assert from_v6["vantage"] == "ipv6-only"
     assert _classes(from_v6) == {
@@ -134,6 +160,8 @@ def test_every_class_from_the_ipv6_only_workload(from_v6: dict[str, Any]) -> Non
         "closed": ("error", "down"),  # the NAT64 path to the A record is refused too
         "pmtu": ("fail", "mtu-blackhole"),
         "pmtuok": ("pass", "native"),
+        "pmtutls": ("fail", "mtu-blackhole"),
+        "pmtuoktls": ("pass", "native"),
     }
     closed = next(
         f for f in from_v6["findings"] if f.get("evidence", {}).get("dependency") == "closed"

@@ -8,6 +8,8 @@ import contextlib
 import socket
 from pathlib import Path
 
+import pytest
+
 from auditor.config import Config, Dependency
 from auditor.model import Status
 from auditor.net.connect import MappedConnector
@@ -186,3 +188,122 @@ def test_resolver_ipv6_asks_the_vpc_resolver_on_ec2() -> None:
     got = by_check(findings, "dns.resolver_ipv6")[0]
     assert got.status is Status.PASS, got.message
     assert "fd00:ec2::253" in asked and got.evidence["candidates"] == ["fd00:ec2::253"]
+
+
+async def _imds(reader, writer) -> None:
+    """A minimal IMDSv2: a token for the PUT, the instance id for a GET that carries it."""
+    with contextlib.suppress(Exception):
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        if head.startswith("PUT /latest/api/token"):
+            body = b"tok-123"
+        elif "x-aws-ec2-metadata-token: tok-123" in head.lower():
+            body = b"i-0abc"
+        else:
+            body = b""
+        status = "200 OK" if body else "401 Unauthorized"
+        writer.write(f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        await writer.drain()
+    writer.close()
+
+
+@pytest.mark.parametrize(
+    ("v6", "v4", "status", "klass"),
+    [
+        (True, True, Status.PASS, "native"),
+        (False, True, Status.FAIL, "unreachable"),  # IPv6 endpoint off, IPv4 IMDS answers
+        (False, False, Status.ERROR, "down"),  # IMDS off altogether: not an IPv6 finding
+    ],
+)
+def test_imds_compared_with_ipv4_imds_on_a_dual_stack_vantage(
+    v6: bool, v4: bool, status: Status, klass: str
+) -> None:
+    async def main() -> list:
+        six = await asyncio.start_server(_imds, "::1", 0)
+        four = await asyncio.start_server(_imds, "127.0.0.1", 0)
+        ports = {
+            "::1": six.sockets[0].getsockname()[1] if v6 else _closed_port("::1"),
+            "127.0.0.1": four.sockets[0].getsockname()[1] if v4 else _closed_port("127.0.0.1"),
+        }
+        connector = MappedConnector(
+            {
+                ("fd00:ec2::254", 80): ("::1", ports["::1"]),
+                ("169.254.169.254", 80): ("127.0.0.1", ports["127.0.0.1"]),
+            }
+        )
+        config = Config(imds=True, timeout=1)
+        service = offline_service(
+            config, StubResolver({}), connector=connector, ipv4_route=lambda: True
+        )
+        try:
+            return await run_net(config, service, ["imds.ipv6"])
+        finally:
+            six.close()
+            four.close()
+
+    got = by_check(asyncio.run(main()), "imds.ipv6")[0]
+    assert (got.status, got.evidence["class"]) == (status, klass)
+    side = got.evidence["ipv4"]
+    assert side["via"] == "ipv4" and side["address"] == "169.254.169.254"
+    assert side["outcome"] == ("ok" if v4 else "failed")
+    assert all(a["family"] == "ipv4" for a in side["attempts"])
+    assert "tok-123" not in str(got.evidence)  # the IPv4 token never reaches a report either
+    if klass == "unreachable":
+        assert "answers over IPv4 at 169.254.169.254: its IPv6 endpoint is off" in got.message
+    if klass == "down":
+        assert got.blocking is False and "not an IPv6 finding" in got.message
+
+
+def test_own_names_are_compared_with_ipv4_on_a_dual_stack_vantage() -> None:
+    """dns.reachable probes each own name's A records over IPv4 too, and classifies with the
+    comparison every network check uses (an own name without AAAA stays `unreachable`)."""
+
+    async def main() -> list:
+        ok6 = await asyncio.start_server(lambda r, w: _http(200, PAGE, r, w), "::1", 0)
+        ok4 = await asyncio.start_server(lambda r, w: _http(200, PAGE, r, w), "127.0.0.1", 0)
+        denied6 = await asyncio.start_server(lambda r, w: _http(403, DENIED, r, w), "::1", 0)
+        port = {s: s.sockets[0].getsockname()[1] for s in (ok6, ok4, denied6)}
+        connector = MappedConnector(
+            {
+                ("2001:db8:2::80", 80): ("::1", port[ok6]),
+                ("2001:db8:2::403", 80): ("::1", port[denied6]),
+                ("2001:db8:2::dead", 80): ("::1", _closed_port("::1")),
+                ("192.0.2.80", 80): ("127.0.0.1", port[ok4]),
+                ("192.0.2.99", 80): ("127.0.0.1", _closed_port("127.0.0.1")),
+            }
+        )
+        table = {}
+        for name, (aaaa, a) in RECORDS.items():
+            table[(f"{name}.lab.test", "AAAA")] = ("NOERROR", [aaaa] if aaaa else [])
+            table[(f"{name}.lab.test", "A")] = ("NOERROR", [a] if a else [])
+        config = Config(
+            dns_names=tuple(f"{n}.lab.test" for n in RECORDS), dns_ports=(80,), timeout=1
+        )
+        service = offline_service(
+            config, StubResolver(table), connector=connector, ipv4_route=lambda: True
+        )
+        try:
+            return await run_net(config, service, ["dns.reachable"])
+        finally:
+            for server in (ok6, ok4, denied6):
+                server.close()
+
+    got = {f.target.host: f for f in by_check(asyncio.run(main()), "dns.reachable")}
+    classes = {host: (str(f.status), f.evidence["class"]) for host, f in got.items()}
+    assert classes == {
+        "same.lab.test": ("pass", "native"),
+        "differs.lab.test": ("fail", "differs"),
+        "masked.lab.test": ("fail", "broken"),
+        "down.lab.test": ("error", "down"),
+        "v4only.lab.test": ("fail", "unreachable"),  # the owner must publish an AAAA
+    }
+    assert got["masked.lab.test"].evidence["masked"] is True
+    assert "over IPv4 192.0.2.80 answers" in got["masked.lab.test"].message
+    assert got["down.lab.test"].blocking is False
+    assert "not an IPv6 finding" in got["down.lab.test"].message
+    assert got["differs.lab.test"].stage == 2
+    for f in got.values():
+        side = f.evidence["ipv4"]
+        assert side["via"] == "ipv4"
+        assert all(a["family"] == "ipv4" for a in side["attempts"])
+    assert got["v4only.lab.test"].evidence["ipv4"]["outcome"] == "ok"
+    assert got["same.lab.test"].evidence["ipv4"]["address"] == "192.0.2.80"
