@@ -34,6 +34,10 @@ class OnceCache:
             self._futures[key] = future
         return await asyncio.shield(future)
 
+    def clear(self) -> None:
+        """Forget every value (the run is over: its listings need not outlive the checks)."""
+        self._futures.clear()
+
     def peek(self, key: Any) -> Any:
         """The value if it was computed successfully, else None."""
         future = self._futures.get(key)

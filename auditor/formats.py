@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
+from typing import BinaryIO
 
 from auditor.errors import UsageError
 
@@ -16,20 +17,33 @@ class Format:
     name: str
     filename: str  # file name inside the output folder
     target: str  # "module:function" taking the result dict, returning str or bytes
+    streamer: str = ""  # "module:function" writing the result into a binary stream, if any
 
     def renderer(self) -> Callable[[dict], str | bytes]:
-        module, func = self.target.split(":")
-        return getattr(import_module(module), func)
+        return _resolve(self.target)
 
     def render(self, result: dict) -> bytes:
         out = self.renderer()(result)
         return out.encode("utf-8") if isinstance(out, str) else out
 
+    def write(self, result: dict, out: BinaryIO) -> None:
+        """The rendered report into `out`; streamed where the format can be, so a large
+        result is never held as one text as well."""
+        if self.streamer:
+            _resolve(self.streamer)(result, out)
+        else:
+            out.write(self.render(result))
+
+
+def _resolve(target: str) -> Callable:
+    module, func = target.split(":")
+    return getattr(import_module(module), func)
+
 
 FORMATS: dict[str, Format] = {
     fmt.name: fmt
     for fmt in (
-        Format("json", "report.json", "reports.json_report:render"),
+        Format("json", "report.json", "reports.json_report:render", "reports.json_report:write"),
         Format("html", "report.html", "reports.html_report:render"),
         Format("pdf", "report.pdf", "reports.pdf_report:render"),
         Format("junit", "report.junit.xml", "reports.junit_report:render"),

@@ -113,13 +113,18 @@ def write_outputs(result: dict, formats: Sequence[Format], outdir: str) -> list[
     """Render every format; `-` as the folder writes the single format to stdout. A report
     that cannot be written after the scan ran means the scan could not complete (exit 3)."""
     if outdir == "-":
-        emit(formats[0].render(result))
+        formats[0].write(result, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
         return ["-"]
     written = []
     for fmt in formats:
         path = Path(outdir) / fmt.filename
         try:
-            write_file(path, fmt.render(result))
+            if fmt.streamer:  # the JSON result: written as it is encoded
+                with open_output(path) as fh:
+                    fmt.write(result, fh)
+            else:  # rendered first, so a renderer's failure is never taken for a write error
+                write_file(path, fmt.render(result))
         except OutputError as error:
             error.exit_code = EXIT_INCOMPLETE
             raise

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from auditor import __version__
 from auditor.accounts import account_of, account_rows
@@ -20,6 +20,8 @@ from auditor.registry import CheckMeta
 from auditor.scoring import ScoreBoard
 
 SCHEMA_VERSION = "1.0"
+_ENCODER = json.JSONEncoder(indent=2, ensure_ascii=False, default=str)
+WRITE_BLOCK = 1 << 16  # characters per write
 
 
 def _iso(ts: datetime) -> str:
@@ -153,5 +155,26 @@ def load_result(path: str | Path) -> dict:
     return data
 
 
+def json_pieces(result: dict) -> Iterator[str]:
+    """The result as JSON text, piece by piece (what `json.dumps` would join, and a newline)."""
+    yield from _ENCODER.iterencode(result)
+    yield "\n"
+
+
 def dumps(result: dict) -> str:
-    return json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n"
+    return "".join(json_pieces(result))
+
+
+def write_json(result: dict, out: BinaryIO) -> None:
+    """`dumps(result)` into `out` in blocks, never held whole: the text of a large result is
+    several times its size while being joined."""
+    block: list[str] = []
+    size = 0
+    for piece in json_pieces(result):
+        block.append(piece)
+        size += len(piece)
+        if size >= WRITE_BLOCK:
+            out.write("".join(block).encode("utf-8"))
+            block.clear()
+            size = 0
+    out.write("".join(block).encode("utf-8"))

@@ -199,6 +199,7 @@ async def run_checks(
         for task in tasks:
             task.cancel()
         state.problems.extend(await _close_services(state))
+        state.cache.clear()  # every check has finished: release the listings before the result
         progress.finish()
     outcome.errors = state.problems
     outcome.incomplete = any(p["level"] == "error" for p in state.problems)

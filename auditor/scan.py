@@ -31,7 +31,9 @@ class ScanRequest:
 
 @dataclass
 class ScanOutcome:
-    result: dict
+    # Not in the repr: on its way out, asyncio.run (3.11) formats the main task, and with it
+    # the task's result, which for a large estate meant a transient copy of the whole result.
+    result: dict = field(repr=False)
     incomplete: bool
 
 

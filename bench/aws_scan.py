@@ -17,17 +17,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.moto_server import moto_server  # noqa: E402
 
 TARGET_RATIO = 1.3
 TARGET_RSS_MB = 400
@@ -50,13 +52,14 @@ def aws_check_ids() -> list[str]:
 
 
 def child_scan(endpoint: str, regions: list[str]) -> dict:
-    """The full scan in this process: inventory, every aws.* check, scores, JSON result."""
+    """The full scan in this process: inventory, every aws.* check, scores, report.json."""
     from auditor.aws.actions import iam_action
     from auditor.aws.inventory import Inventory
     from auditor.config import AwsConfig, Config
     from auditor.context import Limits, RunState
+    from auditor.formats import FORMATS
+    from auditor.output import write_outputs
     from auditor.progress import SilentProgress
-    from auditor.result import dumps
     from auditor.scan import ScanRequest, scan
 
     actions: set[str] = set()
@@ -72,8 +75,10 @@ def child_scan(endpoint: str, regions: list[str]) -> dict:
     state = RunState(config=config, limits=Limits(config.concurrency))
     state.services["aws"] = Inventory(state, on_session=record)
     outcome = scan(ScanRequest(config=config, only=aws_check_ids(), state=state), SilentProgress())
-    size = len(dumps(outcome.result))
-    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:  # written as the CLI writes report.json
+        (path,) = write_outputs(outcome.result, [FORMATS["json"]], tmp)
+        seconds = time.perf_counter() - start
+        size = Path(path).stat().st_size
     counts = outcome.result["counts"]["by_status"]
     return {
         "seconds": seconds,
@@ -88,13 +93,14 @@ def child_scan(endpoint: str, regions: list[str]) -> dict:
 def child_seed(endpoint: str, regions: list[str], scale: float) -> dict:
     from bench.aws_seed import seed_region
 
-    start = time.perf_counter()
-    counts = {
-        region: seed_region(
+    def one(region: str) -> dict:
+        return seed_region(
             endpoint, region, log=lambda m: print(f"  seed {m}", file=sys.stderr), scale=scale
         )
-        for region in regions
-    }
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(len(regions)) as pool:  # the regions side by side
+        counts = dict(zip(regions, pool.map(one, regions), strict=True))
     return {"seconds": time.perf_counter() - start, "counts": counts}
 
 
@@ -181,32 +187,6 @@ def run_cli(endpoint: str, regions: list[str]) -> dict:
         }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_moto() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    binary = Path(sys.executable).parent / "moto_server"
-    proc = subprocess.Popen(
-        [str(binary), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
-                return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.terminate()
-    raise SystemExit("moto_server did not start")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -226,11 +206,8 @@ def main() -> int:
         print(json.dumps(data))
         return 0
 
-    moto = None
-    endpoint = args.endpoint
-    if endpoint is None:
-        moto, endpoint = start_moto()
-    try:
+    server = moto_server() if args.endpoint is None else nullcontext(args.endpoint)
+    with server as endpoint:
         if args.endpoint is None:
             seeded = run_child("seed", endpoint, regions, "--scale", str(args.scale))
             print(f"seeded {len(regions)} regions in {seeded['seconds']:.0f} s", file=sys.stderr)
@@ -246,10 +223,6 @@ def main() -> int:
                     file=sys.stderr,
                 )
         cli = run_cli(endpoint, regions)
-    finally:
-        if moto is not None:
-            moto.terminate()
-            moto.wait(timeout=10)
 
     same_calls = set(scans[0]["actions"]) == set(raws[0]["actions"])
     scan_s = statistics.median(r["seconds"] for r in scans)

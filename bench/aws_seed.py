@@ -50,6 +50,21 @@ def _zip() -> bytes:
     return buf.getvalue()
 
 
+def _lambda_role(iam) -> str:
+    """The functions' role (IAM is global: the regions, seeded side by side, share it)."""
+    try:
+        return iam.get_role(RoleName="bench-lambda")["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    try:
+        return iam.create_role(
+            RoleName="bench-lambda",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:  # another region made it meanwhile
+        return iam.get_role(RoleName="bench-lambda")["Role"]["Arn"]
+
+
 def _rules(i: int) -> list[dict]:
     """Five rules; every other group lacks the ::/0 twin of its HTTPS rule."""
     https = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}
@@ -144,14 +159,7 @@ def seed_region(
         log(f"{region}: {n_sgs} security groups of 5 rules")
         list(pool.map(retried(nacl), range(n_nacls)))
         log(f"{region}: {n_nacls} network ACLs")
-        iam = _client(endpoint, region, "iam")
-        try:
-            role = iam.get_role(RoleName="bench-lambda")["Role"]["Arn"]
-        except iam.exceptions.NoSuchEntityException:
-            role = iam.create_role(
-                RoleName="bench-lambda",
-                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-            )["Role"]["Arn"]
+        role = _lambda_role(_client(endpoint, region, "iam"))
         code = _zip()
 
         def function(i: int) -> None:

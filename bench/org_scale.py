@@ -22,17 +22,18 @@ import argparse
 import json
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.moto_server import moto_server  # noqa: E402
+
 V6AUDIT = Path(sys.executable).parent / "v6audit"
 RESULTS = ROOT / "bench" / "results"
 DUMMY = {
@@ -57,30 +58,6 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, fl
 
 
 # --- shards ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_moto() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).read()
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.terminate()
-    raise SystemExit("moto_server did not start")
 
 
 def seed_org(url: str, accounts: int) -> None:
@@ -171,8 +148,7 @@ def fingerprints(folder: Path) -> set[tuple[str, str]]:
 def bench_shards(args: argparse.Namespace) -> None:
     counts = [int(n) for n in args.shards.split(",")]
     os.environ.update(DUMMY)  # moto's dummy credentials, for the seeding and every shard
-    proc, url = start_moto()
-    try:
+    with moto_server() as url:
         seed_start = time.perf_counter()
         seed_org(url, args.accounts)
         print(f"seeded {args.accounts} accounts in {time.perf_counter() - seed_start:.1f} s")
@@ -185,9 +161,6 @@ def bench_shards(args: argparse.Namespace) -> None:
             single = fingerprints(Path(tmp) / "r0" / f"n{counts[0]}")
             for n in counts[1:]:
                 assert fingerprints(Path(tmp) / "r0" / f"n{n}") == single, n
-    finally:
-        proc.terminate()
-        proc.wait()
     base = statistics.median(walls[counts[0]])
     print(f"\n| shard processes | wall (median of {args.rounds}) | x {counts[0]} process |")
     print("|---|---|---|")

@@ -136,3 +136,21 @@ def test_scan_onto_a_full_file_system_is_exit_3(tmp_path: Path, plugin_env) -> N
     assert f"cannot write {folder / 'report.pdf'}: No space left on device" in proc.stderr
     assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
     assert left == []
+
+
+def test_the_json_result_is_streamed_as_dumps_would_write_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture
+) -> None:
+    import auditor.result
+    from auditor.formats import FORMATS
+    from auditor.output import write_outputs
+    from auditor.result import dumps
+    from tests.reports.sample_results import sample_result
+
+    result = sample_result()
+    monkeypatch.setattr(auditor.result, "WRITE_BLOCK", 100)  # many blocks, not one
+    [path] = write_outputs(result, [FORMATS["json"]], str(tmp_path))
+    assert Path(path).read_bytes() == dumps(result).encode("utf-8")
+    assert _leftovers(tmp_path) == []
+    write_outputs(result, [FORMATS["json"]], "-")
+    assert capsysbinary.readouterr().out == dumps(result).encode("utf-8")

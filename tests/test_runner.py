@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from auditor.config import Config
+from auditor.context import Limits, RunState
 from auditor.errors import UsageError
 from auditor.model import Finding, Resource, Status, errored, failed, passed
 from auditor.progress import LineProgress
@@ -208,3 +209,27 @@ def test_map_hands_back_exceptions_as_results() -> None:
 
     outcome, _ = run(reg, ["fan.errors"])
     assert outcome.findings[0].message == "bad item"
+
+
+def test_shared_listings_are_released_when_the_checks_are_done() -> None:
+    # Two checks share one cached listing during the run; the run's cache does not outlive it,
+    # so a large estate's listings are not held while the result is built and written.
+    reg = Registry()
+    calls = []
+
+    async def listing() -> list[str]:
+        calls.append(1)
+        return ["sg-1", "sg-2"]
+
+    for name in ("a", "b"):
+
+        @check(id=f"demo.{name}", title=name, family="demo", severity="low", stage=1,
+               remediation="fix", registry=reg)  # fmt: skip
+        async def uses_listing(ctx):
+            for item in await ctx.cache.get(("demo", "listing"), listing):
+                yield passed(item, resource=Resource(id=item))
+
+    state = RunState(config=Config(), limits=Limits(4))
+    outcome = asyncio.run(run_checks(list(reg), Config(), registry=reg, state=state))
+    assert len(outcome.findings) == 4 and calls == [1]
+    assert state.cache.peek(("demo", "listing")) is None

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from auditor.config import Config, Dependency
-from auditor.scan import with_discovered
+from auditor.scan import ScanOutcome, with_discovered
 
 FIXTURE_ROOT = Path(__file__).parent / "fixtures" / "discovery" / "root"
 
@@ -36,3 +36,10 @@ def test_discovered_targets_are_added_with_provenance_and_deduplicated() -> None
     assert problems and all(
         p["level"] == "warning" and p["message"].startswith("discovery: ") for p in problems
     )
+
+
+def test_the_outcome_repr_leaves_the_result_out() -> None:
+    # asyncio.run formats the main task's result on its way out: a large result must not be
+    # copied into a repr there.
+    outcome = ScanOutcome({"findings": [{"message": "x" * 1000}]}, incomplete=False)
+    assert "xxxx" not in repr(outcome)
