@@ -152,6 +152,7 @@ class DualLab:
         try:
             self._namespaces()
             self._links()
+            self._wait_settled()
             self._origins()
         except BaseException:
             self.down()
@@ -260,6 +261,34 @@ class DualLab:
             "}\n"
         )
         self._sh(rt, "nft -f -", stdin=rules)
+
+    def _wait_settled(self) -> None:
+        """Until no IPv6 address is tentative (in duplicate address detection). A namespace
+        cannot send Neighbor Solicitations for traffic from its loopback addresses while its
+        link-local address is tentative, so the first connections to an origin would wait
+        1-3 s for the neighbour: on a busy machine, past a probe's timeout. accept_dad is off
+        before any link is made, so this normally returns at once; it is the condition the
+        lab relies on, checked rather than assumed."""
+        deadline = time.monotonic() + 10
+        namespaces = (self.rt, self.ds, self.v6, self.bh)
+        while True:
+            tentative = [
+                ns
+                for ns in namespaces
+                if "tentative"
+                in subprocess.run(
+                    ["ip", "-n", ns, "-6", "address", "show"],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    check=False,
+                ).stdout
+            ]
+            if not tentative:
+                return
+            if time.monotonic() > deadline:
+                raise LabError(f"IPv6 addresses still tentative in {', '.join(tentative)}")
+            time.sleep(0.05)
 
     def _origins(self) -> None:
         www = self.workdir / "www" / BIG_PATH.strip("/").rsplit("/", 1)[0]
