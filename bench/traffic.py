@@ -169,7 +169,7 @@ def _flow_files() -> list[Path]:
     return sorted((DATA / "AWSLogs" / ACCOUNT / "vpcflowlogs").rglob("*.log.gz"))
 
 
-def run_phase() -> None:
+def run_phase(workers: int | None) -> None:
     """One traffic phase, in this (fresh) process; prints its figures as JSON."""
     from auditor.traffic.collect import collect
     from auditor.traffic.settings import TrafficConfig, TrafficScope, TrafficSource
@@ -182,7 +182,7 @@ def run_phase() -> None:
         scope=TrafficScope(cidrs=("10.0.0.0/16",)),
     )
     started = time.perf_counter()
-    result = collect(config, Window(END - WINDOW, END), ["10.0.0.0/16"])
+    result = collect(config, Window(END - WINDOW, END), ["10.0.0.0/16"], workers=workers)
     seconds = time.perf_counter() - started
     queries, flows = result.sources
     print(
@@ -194,8 +194,10 @@ def run_phase() -> None:
                 "destinations": len(result.table.items),
                 "named": sum(1 for d in result.table.items.values() if d.named),
                 "flows": sum(d.flows for d in result.table.items.values()),
-                "cpu_seconds": _cpu(resource.RUSAGE_SELF),
+                "cpu_seconds": _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN),
                 "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                # the worker processes: the largest one
+                "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             }
         )
     )
@@ -289,7 +291,8 @@ def main() -> None:
     gen.add_argument("--queries", type=int, default=2_000_000)
     meas = sub.add_parser("measure")
     meas.add_argument("--rounds", type=int, default=2)
-    sub.add_parser("phase")
+    phase = sub.add_parser("phase")
+    phase.add_argument("--workers", type=int, default=None)
     sub.add_parser("baseline")
     args = parser.parse_args()
     DATA = args.data
@@ -300,7 +303,7 @@ def main() -> None:
     elif args.command == "baseline":
         run_baseline()
     else:
-        run_phase()
+        run_phase(args.workers)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,11 @@ CACHE_LIMIT = 500_000
 MAX_PORTS = 256
 MAX_SOURCES = 256
 MAX_ADDRESSES = 64
+MAX_NAMES_ASKED = 10_000  # per source
 EPHEMERAL_LOW = 32768
+INF = float("inf")
+# Flow logs record the TCP flags SYN, SYN-ACK, FIN and RST of a flow: only a SYN-ACK has ACK.
+SYN_ACK_BIT = 16
 
 
 class AddressSpace:
@@ -93,7 +98,7 @@ def is_reply(srcport: int, dstport: int, tcp_flags: int | None) -> bool:
     SYN-ACK among the TCP flags when the log has them, else a service port answering an
     ephemeral one."""
     if tcp_flags is not None:
-        return bool(tcp_flags & 16)
+        return bool(tcp_flags & SYN_ACK_BIT)
     return srcport < EPHEMERAL_LOW <= dstport
 
 
@@ -103,55 +108,72 @@ class NameIndex:
     An address answered for several names (a CDN) is named, at a flow's time, by the name
     answered most recently before it (`NAME_SLACK_SECONDS` of slack). Answers are added while
     the query logs are read; the first lookup of an address turns its answers into a timeline
-    (the winning name between each two answer times), so a lookup is one bisection."""
+    (the winning name between each two answer times), so a lookup is one bisection, and
+    `span` tells for how long its answer holds, so a reader can keep it for the next flows."""
 
     def __init__(self) -> None:
-        self._by_address: dict[str, list[list]] = {}
+        self._by_address: dict[str, dict[str, list[float]]] = {}  # address -> name -> [first, last]
         self._timelines: dict[str, tuple[list[float], list[str | None], list[str | None]]] = {}
 
     def add(self, address: str, name: str, when: float) -> None:
-        self._timelines.pop(address, None)
         entries = self._by_address.get(address)
         if entries is None:
-            self._by_address[address] = [[name, when, when]]
+            self._by_address[address] = {name: [when, when]}
+            self._timelines.pop(address, None)
             return
-        for entry in entries:
-            if entry[0] == name:
-                if when < entry[1]:
-                    entry[1] = when
-                if when > entry[2]:
-                    entry[2] = when
-                return
-        entries.append([name, when, when])
+        times = entries.get(name)
+        if times is None:
+            entries[name] = [when, when]
+        elif when < times[0]:
+            times[0] = when
+        elif when > times[1]:
+            times[1] = when
+        else:
+            return
+        self._timelines.pop(address, None)
+
+    def merge(self, other: NameIndex) -> None:
+        """Add the answers another index holds (read from other objects)."""
+        for address, entries in other._by_address.items():
+            for name, (first, last) in entries.items():
+                self.add(address, name, first)
+                self.add(address, name, last)
 
     def name_at(self, address: str, when: float) -> str | None:
+        return self.span(address, when + NAME_SLACK_SECONDS)[2]
+
+    def span(self, address: str, limit: float) -> tuple[float, float, str | None]:
+        """(low, high, name) for a moment whose `limit` is the moment plus NAME_SLACK_SECONDS:
+        its name, which is also the name of every moment whose limit is in [low, high)."""
         entries = self._by_address.get(address)
         if entries is None:
-            return None
+            return -INF, INF, None
         if len(entries) == 1:
-            name, first, _last = entries[0]
-            return name if first <= when + NAME_SLACK_SECONDS else None
+            ((name, (first, _last)),) = entries.items()
+            return (first, INF, name) if first <= limit else (-INF, first, None)
         timeline = self._timelines.get(address)
         if timeline is None:
             timeline = self._timelines[address] = _timeline(entries)
         points, at, between = timeline
-        limit = when + NAME_SLACK_SECONDS
         j = bisect.bisect_right(points, limit) - 1
         if j < 0:
-            return None
-        return at[j] if points[j] == limit else between[j]
+            return -INF, points[0], None
+        if points[j] == limit:
+            return limit, math.nextafter(limit, INF), at[j]  # this limit alone
+        high = points[j + 1] if j + 1 < len(points) else INF
+        return math.nextafter(points[j], INF), high, between[j]
 
     def __len__(self) -> int:
         return len(self._by_address)
 
 
-def _winner(entries: list[list], limit: float, strictly_after: bool) -> str | None:
+def _winner(entries: dict[str, list[float]], limit: float, strictly_after: bool) -> str | None:
     """The name answered most recently up to `limit` (ties: the smallest name). An answer
     still current at `limit` (last answer at or after it) scores `limit`; with
     `strictly_after`, `limit` stands for a moment just after the point, so only answers
     later than it count as current."""
     best, best_score = None, float("-inf")
-    for name, first, last in entries:
+    for name, (first, last) in entries.items():
         if first > limit:
             continue
         current = last > limit if strictly_after else last >= limit
@@ -161,11 +183,16 @@ def _winner(entries: list[list], limit: float, strictly_after: bool) -> str | No
     return best
 
 
-def _timeline(entries: list[list]) -> tuple[list[float], list[str | None], list[str | None]]:
-    points = sorted({t for _n, first, last in entries for t in (first, last)})
+def _timeline(
+    entries: dict[str, list[float]],
+) -> tuple[list[float], list[str | None], list[str | None]]:
+    """Answer times, the name at each, and the name after each up to the next; a time where
+    the name does not change is left out, so a lookup's span is as long as its name holds."""
+    points = sorted({t for first, last in entries.values() for t in (first, last)})
     at = [_winner(entries, p, False) for p in points]
     between = [_winner(entries, p, True) for p in points]
-    return points, at, between
+    kept = [0] + [j for j in range(1, len(points)) if not (at[j] == between[j - 1] == between[j])]
+    return [points[j] for j in kept], [at[j] for j in kept], [between[j] for j in kept]
 
 
 class Destination:
@@ -258,7 +285,8 @@ class DestinationTable:
 
 @dataclass
 class QueryStats:
-    """What the query logs say about names and about the sources that asked."""
+    """What the query logs say about names and about the sources that asked (filled by the
+    query log reader's loop: at most MAX_NAMES_ASKED names per source)."""
 
     names_a: set[str] = field(default_factory=set)  # names answered with A records
     names_aaaa: set[str] = field(default_factory=set)  # names answered with AAAA records
@@ -266,16 +294,20 @@ class QueryStats:
     asked_aaaa: dict[str, int] = field(default_factory=dict)  # source -> AAAA questions
     rcodes: dict[str, int] = field(default_factory=dict)
 
-    def question(self, source: str, name: str, qtype: str, rcode: str) -> None:
-        self.rcodes[rcode] = self.rcodes.get(rcode, 0) + 1
-        if qtype == "A":
-            names = self.asked_a.get(source)
-            if names is None:
-                names = self.asked_a[source] = set()
-            if len(names) < 10_000:
-                names.add(name)
-        elif qtype == "AAAA":
-            self.asked_aaaa[source] = self.asked_aaaa.get(source, 0) + 1
+    def merge(self, other: QueryStats) -> None:
+        """Add the questions another reader counted (read from other objects)."""
+        self.names_a |= other.names_a
+        self.names_aaaa |= other.names_aaaa
+        for source, names in other.asked_a.items():
+            mine = self.asked_a.setdefault(source, set())
+            for name in sorted(names):
+                if len(mine) >= MAX_NAMES_ASKED:
+                    break
+                mine.add(name)
+        for source, count in other.asked_aaaa.items():
+            self.asked_aaaa[source] = self.asked_aaaa.get(source, 0) + count
+        for rcode, count in other.rcodes.items():
+            self.rcodes[rcode] = self.rcodes.get(rcode, 0) + count
 
     def a_only_names(self) -> list[str]:
         """Names seen answered with A and never with AAAA."""

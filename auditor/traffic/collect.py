@@ -17,11 +17,12 @@ from auditor.traffic.analysis import (
     NameIndex,
     QueryStats,
 )
-from auditor.traffic.flowlog import FlowScope, consume_flows, layout_from_format
+from auditor.traffic.flowlog import FlowScope, Layout, consume_flows, layout_from_format
 from auditor.traffic.querylog import QueryScope, consume_queries
 from auditor.traffic.settings import TrafficConfig
 from auditor.traffic.sockets import host_sockets
-from auditor.traffic.sources import ClientFactory, Window, lines, objects
+from auditor.traffic.sources import ClientFactory, LogObject, Window, lines, objects
+from auditor.traffic.workers import Job, merge_flows, merge_queries, read_source
 
 PROC_NET = Path("/proc/net")
 
@@ -57,14 +58,17 @@ def collect(
     clients: ClientFactory | None = None,
     proc_net: Path = PROC_NET,
     hostname: str | None = None,
+    workers: int | None = None,
 ) -> TrafficResult:
+    """`workers`: processes reading local files (default: one per core; 1 reads them here)."""
     space = AddressSpace(own_cidrs)
     result = TrafficResult(window, space)
-    query_scope = QueryScope(config.scope, space)
+    query_scope = QueryScope(config.scope)
     for source in config.resolver_query_logs:
         coverage = cov.SourceCoverage("resolver_query_logs", source.label)
         result.sources.append(coverage)
-        for obj in objects(source, window, coverage, clients):
+
+        def read_queries(obj: LogObject, coverage: cov.SourceCoverage = coverage) -> None:
             consume_queries(
                 lines(obj, coverage),
                 window,
@@ -74,13 +78,28 @@ def collect(
                 result.stats,
                 coverage,
             )
+
+        job = Job(coverage.kind, coverage.source, window, config.scope, tuple(own_cidrs))
+        read_source(
+            job,
+            objects(source, window, coverage, clients),
+            workers,
+            read_queries,
+            lambda part: merge_queries(result.names, result.stats, part),
+            coverage,
+        )
         _all_objects_failed(coverage)
     flow_scope = FlowScope(config.scope)
     for source in config.flow_logs:
         coverage = cov.SourceCoverage("flow_logs", source.label)
         result.sources.append(coverage)
         layout = layout_from_format(source.format) if source.format else None
-        for obj in objects(source, window, coverage, clients):
+
+        def read_flows(
+            obj: LogObject,
+            coverage: cov.SourceCoverage = coverage,
+            layout: Layout | None = layout,
+        ) -> None:
             consume_flows(
                 lines(obj, coverage),
                 obj,
@@ -92,6 +111,24 @@ def collect(
                 result.table,
                 coverage,
             )
+
+        job = Job(
+            coverage.kind,
+            coverage.source,
+            window,
+            config.scope,
+            tuple(own_cidrs),
+            layout,
+            result.names,
+        )
+        read_source(
+            job,
+            objects(source, window, coverage, clients),
+            workers,
+            read_flows,
+            lambda part: merge_flows(result.table, part),
+            coverage,
+        )
         _all_objects_failed(coverage)
     if config.host_sockets:
         coverage = cov.SourceCoverage("host_sockets", str(proc_net))

@@ -15,16 +15,19 @@ from dataclasses import dataclass
 
 from auditor.traffic import coverage as cov
 from auditor.traffic.analysis import (
+    CACHE_LIMIT,
     DEPENDENCY,
+    EPHEMERAL_LOW,
     INTERNAL,
     MAX_ADDRESSES,
     MAX_PORTS,
     MAX_SOURCES,
+    NAME_SLACK_SECONDS,
+    SYN_ACK_BIT,
     AddressSpace,
     Destination,
     DestinationTable,
     NameIndex,
-    is_reply,
 )
 from auditor.traffic.settings import TrafficScope
 from auditor.traffic.sources import LogObject, Window
@@ -238,10 +241,11 @@ def _records(
     wstart, wend = window.start, window.end
     kinds: Counter = Counter()
     skipped: Counter = Counter()
-    records = used = 0
+    records = used = dependencies = 0
     kind_of = space.kind
     kind_cache = space.cache
-    name_at = names.name_at if names is not None and len(names) else None
+    name_span = names.span if names is not None and len(names) else None
+    spans: dict[str, tuple[float, float, str | None]] = {}  # address -> its last name span
     items = table.items
     nfields = len(layout.fields)
     (i_st, i_s, i_e, i_src, i_dst, i_psrc, i_pdst, i_sp, i_dp, i_b, i_p, i_fl, i_dir, i_in,
@@ -312,15 +316,13 @@ def _records(
         try:
             srcport = int(f[i_sp]) if i_sp >= 0 else 0
             dstport = int(f[i_dp]) if i_dp >= 0 else 0
-            flags = int(f[i_fl]) if i_fl >= 0 and f[i_fl] != ABSENT else None
-        except ValueError:
-            skipped[cov.CORRUPT] += 1
-            used -= 1
-            continue
-        if is_reply(srcport, dstport, flags):
-            kinds["reply"] += 1
-            continue
-        try:
+            if i_fl >= 0 and f[i_fl] != ABSENT:
+                reply = int(f[i_fl]) & SYN_ACK_BIT
+            else:
+                reply = srcport < EPHEMERAL_LOW <= dstport  # as is_reply decides
+            if reply:
+                kinds["reply"] += 1
+                continue
             nbytes = int(f[i_b]) if i_b >= 0 else 0
             packets = int(f[i_p]) if i_p >= 0 else 0
             protocol = int(f[i_pr]) if i_pr >= 0 else 0
@@ -328,8 +330,17 @@ def _records(
             skipped[cov.CORRUPT] += 1
             used -= 1
             continue
-        kinds[DEPENDENCY] += 1
-        name = name_at(dst, start) if name_at is not None else None
+        dependencies += 1
+        if name_span is None:
+            name = None
+        else:
+            limit = start + NAME_SLACK_SECONDS
+            span = spans.get(dst)
+            if span is None or not span[0] <= limit < span[1]:
+                if len(spans) >= CACHE_LIMIT:
+                    spans.clear()
+                span = spans[dst] = name_span(dst, limit)
+            name = span[2]
         key = name or dst
         if i_in >= 0 and f[i_in] != ABSENT:
             who = f[i_in]
@@ -355,7 +366,10 @@ def _records(
             dest.sources.add(who)
         if dst not in dest.addresses and len(dest.addresses) < MAX_ADDRESSES:
             dest.addresses.add(dst)
-        dest.protocols.add(protocol)
+        if protocol not in dest.protocols:
+            dest.protocols.add(protocol)
+    if dependencies:
+        kinds[DEPENDENCY] += dependencies
     coverage.records += records
     coverage.used += used
     coverage.skipped.update(skipped)

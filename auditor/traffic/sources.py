@@ -55,6 +55,7 @@ class LogObject:
     gz: bool = False
     events: Callable[[], Iterator[str]] | None = None  # CloudWatch: messages, not bytes
     position: list | None = None  # CloudWatch: [stream, line] of the current message
+    local: bool = False  # a file on this machine (`name` is its path): worker processes read it
 
     def where(self, line: int) -> tuple[str, int]:
         if self.position is not None:
@@ -226,7 +227,11 @@ def _path_objects(root: Path, window: Window, coverage: cov.SourceCoverage) -> I
         if not _kept(str(path), window, coverage):
             continue
         coverage.objects += 1
-        yield LogObject(str(path), opener=_file_opener(path), gz=path.suffix == ".gz")
+        yield file_object(path)
+
+
+def file_object(path: Path) -> LogObject:
+    return LogObject(str(path), opener=_file_opener(path), gz=path.suffix == ".gz", local=True)
 
 
 def _file_opener(path: Path) -> Callable[[], BinaryIO]:

@@ -79,8 +79,17 @@ def test_naming_matches_the_definition_at_every_moment() -> None:
         index = NameIndex()
         for name, t in answers:
             index.add("203.0.113.1", name, t)
-        for when in range(-1000, 6000, 25):
-            assert index.name_at("203.0.113.1", when) == oracle(answers, when), (answers, when)
+        moments = {t + d - NAME_SLACK_SECONDS for _n, t in answers for d in (-1, 0, 1)}
+        for when in sorted(moments | set(range(-1000, 6000, 25))):
+            name = oracle(answers, when)
+            assert index.name_at("203.0.113.1", when) == name, (answers, when)
+            # The span a lookup returns (the flow reader keeps it for the next records)
+            # names the same at every moment whose limit lies inside it.
+            low, high, spanned = index.span("203.0.113.1", when + NAME_SLACK_SECONDS)
+            assert spanned == name and low <= when + NAME_SLACK_SECONDS < high
+            for limit in (low, (low + high) / 2, high - 1):
+                if low <= limit < high and abs(limit) != float("inf"):
+                    assert oracle(answers, limit - NAME_SLACK_SECONDS) == name, (answers, limit)
 
 
 def test_an_answer_after_the_flow_beyond_the_slack_does_not_name_it() -> None:

@@ -131,3 +131,54 @@ def test_a_source_whose_every_object_fails_is_marked_failed(tmp_path: Path) -> N
     cfg = TrafficConfig(flow_logs=(TrafficSource("path", str(tmp_path)),))
     (flows,) = collect(cfg, WINDOW, []).sources
     assert flows.error and "none of its 1 objects could be read" in flows.error
+
+
+def test_worker_processes_read_what_one_process_reads(tree: Path) -> None:
+    """Local objects read by worker processes (a run of objects per task, merged in object
+    order) give exactly the serial result: figures, names, provenance, coverage, problems."""
+    fx.write_tree(tree, fx.flow_objects(bad=False, t=fx.T - 3600))  # more objects to spread
+
+    def everything(workers: int) -> dict:
+        result = collect(config(tree, cidrs=(fx.OWN_CIDR,)), WINDOW, [fx.OWN_CIDR], workers=workers)
+        return {
+            "destinations": {
+                k: {**v, "prov": result.table.items[k].provenance}
+                for k, v in summary(result).items()
+            },
+            "coverage": result.coverage(),
+            "a_only": result.stats.a_only_sources(),
+            "rcodes": result.stats.rcodes,
+        }
+
+    serial = everything(1)
+    assert serial["coverage"]["sources"][1]["objects"] > 6
+    assert everything(3) == serial
+    assert everything(2) == serial
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-10-25T02:08:25Z",
+        "2026-10-25T02:08:59Z",
+        "2026-10-25T02:08:60Z",
+        "2026-13-25T02:08:25Z",
+        "2026-10-25T02:08:+5Z",
+        "2026-10-25T02:08: 5Z",
+        "2026-10-25T02:08:25.123Z",
+        "2026-10-25T02:08:25+01:00",
+        "2026-10-25 02:08:25Z",
+        "yesterday",
+    ],
+)
+def test_query_timestamps_read_as_iso_8601_reads_them(text: str) -> None:
+    """The minute-cache fast path agrees with the ISO 8601 parser, invalid times included."""
+    from datetime import datetime
+
+    from auditor.traffic.querylog import parse_timestamp
+
+    try:
+        expected = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        expected = None
+    assert parse_timestamp(text) == expected
