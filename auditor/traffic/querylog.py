@@ -9,7 +9,6 @@ and all: an A record at the end of a chain names the address for the queried nam
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -29,28 +28,22 @@ from auditor.traffic.settings import TrafficScope
 from auditor.traffic.sources import Window
 
 TIME_CACHE = 65536
+UNSEEN = -1e18  # not a time a query log can hold
 
 
 def parse_timestamp(text: str) -> float | None:
-    """Epoch seconds of an ISO 8601 time; None when it is not one. Query logs write
-    `2026-01-10T09:10:00Z`: those are read as their minute (parsed once each) plus seconds."""
-    if len(text) == 20 and text[16] == ":" and text[19] == "Z" and text[17:19].isdigit():
-        base = _minute(text[:16])
-        seconds = int(text[17:19])
-        if base is not None and seconds < 60:
-            return base + seconds
+    """Epoch seconds of an ISO 8601 time; None when it is not one."""
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except (ValueError, AttributeError):
         return None
 
 
-@functools.lru_cache(maxsize=4096)
 def _minute(prefix: str) -> float | None:
-    try:
-        return datetime.fromisoformat(prefix + ":00+00:00").timestamp()
-    except ValueError:
+    """Epoch seconds of `YYYY-MM-DDTHH:MM:` (a query log time without its seconds)."""
+    if len(prefix) != 17 or prefix[16] != ":":
         return None
+    return parse_timestamp(prefix + "00Z")
 
 
 class QueryScope:
@@ -103,7 +96,7 @@ def consume_queries(
     locals only, typed decoding of the used fields, timestamps and names normalised once)."""
     decode = _DECODER.decode
     start, end = window.start, window.end
-    times: dict[str, float | None] = {}
+    minutes: dict[str, float | None] = {}  # `YYYY-MM-DDTHH:MM:` -> epoch seconds
     normal: dict[str, str] = {}  # query_name -> the name without its dot, lower case
     kind_cache = space.cache
     kind_of = space.kind
@@ -124,15 +117,27 @@ def consume_queries(
             skipped[cov.CORRUPT] += 1
             continue
         stamp = record.query_timestamp
-        when = times.get(stamp)
-        if when is None:
-            when = parse_timestamp(stamp)
+        # Query logs write `2026-01-10T09:10:00Z`: its minute parsed once, plus its seconds.
+        prefix = stamp[:17]
+        base = minutes.get(prefix, UNSEEN)
+        if base is UNSEEN:
+            if len(minutes) > TIME_CACHE:
+                minutes.clear()
+            base = minutes[prefix] = _minute(prefix)
+        if (
+            base is not None
+            and len(stamp) == 20
+            and stamp[19] == "Z"
+            and stamp[17] < "6"
+            and stamp[17:19].isdigit()
+            and stamp.isascii()
+        ):
+            when = base + int(stamp[17:19])
+        else:
+            when = parse_timestamp(stamp)  # any other ISO 8601 time
             if when is None:
                 skipped[cov.CORRUPT] += 1
                 continue
-            if len(times) > TIME_CACHE:
-                times.clear()
-            times[stamp] = when
         if when < start or when > end:
             skipped[cov.OUT_OF_WINDOW] += 1
             continue
@@ -142,7 +147,9 @@ def consume_queries(
         if scoped and not (
             (vpcs and record.vpc_id in vpcs)
             or (instances and instance in instances)
-            or (by_address and src is not None and kind_of(src) == INTERNAL)
+            or (
+                by_address and src is not None and (kind_cache.get(src) or kind_of(src)) is INTERNAL
+            )
         ):
             skipped[cov.OUT_OF_SCOPE] += 1
             continue

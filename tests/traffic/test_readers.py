@@ -165,20 +165,45 @@ def test_worker_processes_read_what_one_process_reads(tree: Path) -> None:
         "2026-13-25T02:08:25Z",
         "2026-10-25T02:08:+5Z",
         "2026-10-25T02:08: 5Z",
+        "2026-10-25T02:08:0\u00b2Z",
+        "2026-10-25T02:08:0\u0663Z",
         "2026-10-25T02:08:25.123Z",
         "2026-10-25T02:08:25+01:00",
         "2026-10-25 02:08:25Z",
         "yesterday",
     ],
 )
-def test_query_timestamps_read_as_iso_8601_reads_them(text: str) -> None:
-    """The minute-cache fast path agrees with the ISO 8601 parser, invalid times included."""
+def test_query_times_are_read_as_iso_8601(text: str) -> None:
+    """The reader's fast path for `YYYY-MM-DDTHH:MM:SSZ` agrees with the ISO 8601 parser,
+    invalid times included (counted as corrupt)."""
+    import json
     from datetime import datetime
 
-    from auditor.traffic.querylog import parse_timestamp
+    from auditor.traffic import coverage as cov
+    from auditor.traffic.analysis import AddressSpace, NameIndex, QueryStats
+    from auditor.traffic.querylog import QueryScope, consume_queries
 
     try:
         expected = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except ValueError:
         expected = None
-    assert parse_timestamp(text) == expected
+    record = {
+        "query_timestamp": text,
+        "query_name": "a.example.",
+        "query_type": "A",
+        "answers": [{"Rdata": "192.0.2.8", "Type": "A", "Class": "IN"}],
+    }
+    names, coverage = NameIndex(), cov.SourceCoverage("resolver_query_logs", "t")
+    consume_queries(
+        [json.dumps(record)] * 2,  # the second one reads the cached minute
+        Window(0, 4e9),
+        QueryScope(TrafficScope()),
+        AddressSpace(["10.0.0.0/16"]),
+        names,
+        QueryStats(),
+        coverage,
+    )
+    if expected is None:
+        assert coverage.skipped == {"corrupt": 2}
+    else:
+        assert names.span("192.0.2.8", 5e9)[:1] == (expected,)
