@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -239,13 +238,14 @@ def _records(
     """The hot loop: one pass, locals only, the address kind from a cache, and the numbers of
     a record converted only when it turns out to be a dependency."""
     wstart, wend = window.start, window.end
-    kinds: Counter = Counter()
-    skipped: Counter = Counter()
+    kinds: dict[str, int] = {}  # plain dicts: Counter's += is slower in this loop
+    skipped: dict[str, int] = {}
     records = used = dependencies = 0
     kind_of = space.kind
     kind_cache = space.cache
     name_span = names.span if names is not None and len(names) else None
     spans: dict[str, tuple[float, float, str | None]] = {}  # address -> its last name span
+    slack = NAME_SLACK_SECONDS
     items = table.items
     nfields = len(layout.fields)
     (i_st, i_s, i_e, i_src, i_dst, i_psrc, i_pdst, i_sp, i_dp, i_b, i_p, i_fl, i_dir, i_in,
@@ -263,27 +263,27 @@ def _records(
         if len(f) != nfields:
             if f:
                 records += 1
-                skipped[cov.CORRUPT] += 1
+                skipped[cov.CORRUPT] = skipped.get(cov.CORRUPT, 0) + 1
             continue
         records += 1
         if i_st >= 0:
             status = f[i_st]
             if status != "OK":
                 if status == "NODATA":
-                    skipped[cov.NODATA] += 1
+                    skipped[cov.NODATA] = skipped.get(cov.NODATA, 0) + 1
                 elif status == "SKIPDATA":
-                    skipped[cov.SKIPDATA] += 1
+                    skipped[cov.SKIPDATA] = skipped.get(cov.SKIPDATA, 0) + 1
                 else:
-                    skipped[cov.CORRUPT] += 1
+                    skipped[cov.CORRUPT] = skipped.get(cov.CORRUPT, 0) + 1
                 continue
         try:
             start = int(f[i_s]) if i_s >= 0 else wend
             end = int(f[i_e]) if i_e >= 0 else start
         except ValueError:
-            skipped[cov.CORRUPT] += 1
+            skipped[cov.CORRUPT] = skipped.get(cov.CORRUPT, 0) + 1
             continue
         if end < wstart or start > wend:
-            skipped[cov.OUT_OF_WINDOW] += 1
+            skipped[cov.OUT_OF_WINDOW] = skipped.get(cov.OUT_OF_WINDOW, 0) + 1
             continue
         src = f[i_src]
         if i_psrc >= 0 and f[i_psrc] != ABSENT:
@@ -292,26 +292,21 @@ def _records(
         if i_pdst >= 0 and f[i_pdst] != ABSENT:
             dst = f[i_pdst]
         kind = kind_cache.get(dst) or kind_of(dst)
-        if scoped:
-            for i, ids in selectors:
-                if f[i] in ids:
-                    break
-            else:
-                if not (
-                    by_address
-                    and (kind is INTERNAL or (kind_cache.get(src) or kind_of(src)) is INTERNAL)
-                ):
-                    skipped[cov.OUT_OF_SCOPE] += 1
-                    continue
+        if scoped and not (
+            (by_address and (kind is INTERNAL or (kind_cache.get(src) or kind_of(src)) is INTERNAL))
+            or (selectors and any(f[i] in ids for i, ids in selectors))
+        ):
+            skipped[cov.OUT_OF_SCOPE] = skipped.get(cov.OUT_OF_SCOPE, 0) + 1
+            continue
         used += 1
         if i_dir >= 0 and f[i_dir] == "ingress":
-            kinds["inbound"] += 1
+            kinds["inbound"] = kinds.get("inbound", 0) + 1
             continue
         if kind is not DEPENDENCY:
-            kinds[kind] += 1
+            kinds[kind] = kinds.get(kind, 0) + 1
             continue
         if (kind_cache.get(src) or kind_of(src)) is DEPENDENCY:  # outside to outside
-            kinds["transit"] += 1
+            kinds["transit"] = kinds.get("transit", 0) + 1
             continue
         try:
             srcport = int(f[i_sp]) if i_sp >= 0 else 0
@@ -321,20 +316,20 @@ def _records(
             else:
                 reply = srcport < EPHEMERAL_LOW <= dstport  # as is_reply decides
             if reply:
-                kinds["reply"] += 1
+                kinds["reply"] = kinds.get("reply", 0) + 1
                 continue
             nbytes = int(f[i_b]) if i_b >= 0 else 0
             packets = int(f[i_p]) if i_p >= 0 else 0
             protocol = int(f[i_pr]) if i_pr >= 0 else 0
         except ValueError:
-            skipped[cov.CORRUPT] += 1
+            skipped[cov.CORRUPT] = skipped.get(cov.CORRUPT, 0) + 1
             used -= 1
             continue
         dependencies += 1
         if name_span is None:
             name = None
         else:
-            limit = start + NAME_SLACK_SECONDS
+            limit = start + slack
             span = spans.get(dst)
             if span is None or not span[0] <= limit < span[1]:
                 if len(spans) >= CACHE_LIMIT:
@@ -369,7 +364,7 @@ def _records(
         if protocol not in dest.protocols:
             dest.protocols.add(protocol)
     if dependencies:
-        kinds[DEPENDENCY] += dependencies
+        kinds[DEPENDENCY] = dependencies
     coverage.records += records
     coverage.used += used
     coverage.skipped.update(skipped)

@@ -38,7 +38,7 @@ from auditor.traffic.settings import TrafficScope
 from auditor.traffic.sources import LogObject, Window, file_object, lines
 
 MAX_WORKERS = 8
-TASKS_PER_WORKER = 4  # runs of objects per worker: evens out objects of unequal size
+TASKS_PER_WORKER = 16  # runs of objects per worker: no worker idles long at the end
 MIN_OBJECTS = 2  # fewer local objects than this are read in the calling process
 
 
