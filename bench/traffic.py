@@ -21,7 +21,8 @@ bytes, packets, first/last seen, ports and sources per destination address for t
 records (status OK, own source, external IPv4 destination, not a reply). Records per second are
 counted over the flow records for both (the traffic phase reads the 2 million query records on
 top, in its own time); peak RSS is each process's `ru_maxrss` (for the baseline, the larger of
-zcat and awk).
+zcat and awk; for the traffic phase, its own and the largest of its worker processes, which
+read the local objects, one per core). CPU seconds include every child process.
 """
 
 from __future__ import annotations
@@ -271,7 +272,9 @@ def measure(rounds: int) -> None:
         print(
             f"{name:9} {row['seconds']:7.1f} s wall, {row['cpu_seconds']:7.1f} s CPU  "
             f"{rate / 1e6:5.2f} M flow records/s  "
-            f"peak RSS {row['rss_mb']:6.0f} MB  destinations {row['destinations']}  "
+            f"peak RSS {row['rss_mb']:6.0f} MB"
+            + (f" (each worker {row['worker_rss_mb']:.0f} MB)" if row.get("worker_rss_mb") else "")
+            + f"  destinations {row['destinations']}  "
             f"flows {row['flows']}"
         )
     ratio = best["baseline"]["seconds"] / best["traffic"]["seconds"]
