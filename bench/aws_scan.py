@@ -208,10 +208,12 @@ def main() -> int:
 
     server = moto_server() if args.endpoint is None else nullcontext(args.endpoint)
     with server as endpoint:
+        seeded = None
         if args.endpoint is None:
             seeded = run_child("seed", endpoint, regions, "--scale", str(args.scale))
             print(f"seeded {len(regions)} regions in {seeded['seconds']:.0f} s", file=sys.stderr)
         scans, raws = [], []
+        load_before = os.getloadavg()
         for n in range(args.rounds):
             order = ("raw", "scan") if n % 2 == 0 else ("scan", "raw")
             for kind in order:
@@ -223,6 +225,7 @@ def main() -> int:
                     file=sys.stderr,
                 )
         cli = run_cli(endpoint, regions)
+        load_after = os.getloadavg()
 
     same_calls = set(scans[0]["actions"]) == set(raws[0]["actions"])
     scan_s = statistics.median(r["seconds"] for r in scans)
@@ -249,6 +252,11 @@ def main() -> int:
         "scan_only_calls": sorted(set(scans[0]["actions"]) - set(raws[0]["actions"])),
         "raw_only_calls": sorted(set(raws[0]["actions"]) - set(scans[0]["actions"])),
         "errors": scans[0]["errors"],
+        "seed_seconds": round(seeded["seconds"], 1) if seeded else None,
+        "load_average_1_5_15": {
+            "before": [round(x, 2) for x in load_before],
+            "after": [round(x, 2) for x in load_after],
+        },
     }
     print(json.dumps(report, indent=2))
     ok = same_calls and ratio <= TARGET_RATIO and rss < TARGET_RSS_MB and not report["errors"]
