@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
+from botocore.config import Config
 
 from bench.aws_seed_catalog import retried, seed_catalog
 
@@ -26,21 +27,26 @@ NACLS = 200
 LAMBDAS = 300
 WORKERS = 8
 
-_local = threading.local()
+_clients: dict[tuple[str, str, str], object] = {}
+_making = threading.Lock()
 
 
 def _client(endpoint: str, region: str, service: str):
-    """One session per thread: sessions are not shared across threads."""
-    key = (region, service)
-    cache = getattr(_local, "clients", None)
-    if cache is None:
-        cache = _local.clients = {}
-    if key not in cache:
-        session = boto3.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-        )
-        cache[key] = session.client(service, region_name=region, endpoint_url=endpoint)
-    return cache[key]
+    """One client per region and service, shared by the worker threads (botocore clients are
+    thread-safe once made; making them is not, hence the lock)."""
+    key = (endpoint, region, service)
+    with _making:
+        if key not in _clients:
+            session = boto3.Session(
+                aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+            )
+            _clients[key] = session.client(
+                service,
+                region_name=region,
+                endpoint_url=endpoint,
+                config=Config(max_pool_connections=WORKERS),
+            )
+        return _clients[key]
 
 
 def _zip() -> bytes:

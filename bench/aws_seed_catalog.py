@@ -50,7 +50,7 @@ def seed_catalog(
     log: Callable[[str], None],
     scale: float = 1.0,
 ) -> dict[str, int]:
-    """`client(service)` gives this thread's client; `vpcs` (one with IPv6, one without);
+    """`client(service)` gives the region's client; `vpcs` (one with IPv6, one without);
     `subnets`: at least two, in different zones."""
     n = {
         "db_instances": int(DB_INSTANCES * scale),
