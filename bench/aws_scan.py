@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.moto_server import moto_server  # noqa: E402
+from tests.aws.motoserver import running_moto_server  # noqa: E402
 
 TARGET_RATIO = 1.3
 TARGET_RSS_MB = 400
@@ -206,7 +206,7 @@ def main() -> int:
         print(json.dumps(data))
         return 0
 
-    server = moto_server() if args.endpoint is None else nullcontext(args.endpoint)
+    server = running_moto_server() if args.endpoint is None else nullcontext(args.endpoint)
     with server as endpoint:
         seeded = None
         if args.endpoint is None:

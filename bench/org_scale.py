@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.moto_server import moto_server  # noqa: E402
+from tests.aws.motoserver import running_moto_server  # noqa: E402
 
 V6AUDIT = Path(sys.executable).parent / "v6audit"
 RESULTS = ROOT / "bench" / "results"
@@ -148,7 +148,7 @@ def fingerprints(folder: Path) -> set[tuple[str, str]]:
 def bench_shards(args: argparse.Namespace) -> None:
     counts = [int(n) for n in args.shards.split(",")]
     os.environ.update(DUMMY)  # moto's dummy credentials, for the seeding and every shard
-    with moto_server() as url:
+    with running_moto_server() as url:
         seed_start = time.perf_counter()
         seed_org(url, args.accounts)
         print(f"seeded {args.accounts} accounts in {time.perf_counter() - seed_start:.1f} s")

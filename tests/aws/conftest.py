@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -26,6 +21,7 @@ from auditor.context import Limits, RunState
 from auditor.model import Finding
 from auditor.registry import load_checks
 from auditor.runner import RunOutcome, run_checks
+from tests.aws.motoserver import BINARY, running_moto_server
 
 # The configuration checks this package tests (aws.endpoint is a network check, not here).
 FOUNDATION_CHECKS = (
@@ -86,12 +82,6 @@ CLEARED_ENV = (
 )
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def aws_env() -> Iterator[dict[str, str]]:
     """Dummy credentials for the whole session; nothing from the host's AWS config."""
@@ -106,40 +96,10 @@ def aws_env() -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="session")
 def moto_server(aws_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start `moto_server` once on a free loopback port; stop it by pid at the end."""
-    binary = Path(sys.executable).parent / "moto_server"
-    if not binary.exists():
-        pytest.skip(f"moto_server not installed at {binary} (pip install 'moto[server]')")
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(binary), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {proc.returncode}: {log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"moto_server not ready on {url}: {log.read_text()}")
-            time.sleep(0.1)
+    if not BINARY.exists():
+        pytest.skip(f"moto_server not installed at {BINARY} (pip install 'moto[server]')")
+    with running_moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def reset_moto(url: str) -> None:
