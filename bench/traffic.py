@@ -209,19 +209,10 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _traffic_round() -> dict:
+def _round(command: str) -> dict:
+    """One `phase` or `baseline` run in a fresh process: its figures."""
     out = subprocess.run(
-        [sys.executable, __file__, "--data", str(DATA), "phase"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout)
-
-
-def _baseline_round() -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--data", str(DATA), "baseline"],
+        [sys.executable, __file__, "--data", str(DATA), command],
         capture_output=True,
         text=True,
         check=True,
@@ -263,8 +254,8 @@ def measure(rounds: int) -> None:
         sys.exit("no data: run `bench/traffic.py generate` first")
     results: dict[str, list[dict]] = {"traffic": [], "baseline": []}
     for _ in range(rounds):
-        results["baseline"].append(_baseline_round())
-        results["traffic"].append(_traffic_round())
+        results["baseline"].append(_round("baseline"))
+        results["traffic"].append(_round("phase"))
     flow_records = results["traffic"][0]["flow_records"]
     best = {k: min(v, key=lambda r: r["seconds"]) for k, v in results.items()}
     for name, row in best.items():

@@ -257,12 +257,11 @@ class DestinationTable:
         start: float,
         end: float,
         source: str,
-        provenance: Any,
+        provenance: dict[str, Any],
     ) -> None:
         dest = self.items.get(key)
         if dest is None:
-            prov = provenance() if callable(provenance) else provenance
-            dest = self.items[key] = Destination(key, named, prov)
+            dest = self.items[key] = Destination(key, named, provenance)
         dest.flows += 1
         dest.bytes += nbytes
         dest.packets += packets
@@ -278,9 +277,36 @@ class DestinationTable:
         if len(dest.addresses) < MAX_ADDRESSES:
             dest.addresses.add(address)
 
+    def merge(self, other: DestinationTable) -> None:
+        """Add another reader's destinations (read from later objects): those already known
+        keep their provenance; figures add up, sets within their bounds."""
+        items = self.items
+        for key, dest in other.items.items():
+            mine = items.get(key)
+            if mine is None:
+                items[key] = dest
+                continue
+            mine.flows += dest.flows
+            mine.bytes += dest.bytes
+            mine.packets += dest.packets
+            mine.first = min(mine.first, dest.first)
+            mine.last = max(mine.last, dest.last)
+            bounded_union(mine.ports, dest.ports, MAX_PORTS)
+            bounded_union(mine.sources, dest.sources, MAX_SOURCES)
+            bounded_union(mine.addresses, dest.addresses, MAX_ADDRESSES)
+            mine.protocols |= dest.protocols
+
     def ranked(self) -> list[Destination]:
         """Most flows first; ties by bytes, then by name."""
         return sorted(self.items.values(), key=lambda d: (-d.flows, -d.bytes, d.key))
+
+
+def bounded_union(mine: set, theirs: Iterable, limit: int) -> None:
+    """Add `theirs` to `mine` (in sorted order, so merges are repeatable) up to `limit`."""
+    for value in sorted(theirs):
+        if len(mine) >= limit:
+            return
+        mine.add(value)
 
 
 @dataclass
@@ -299,11 +325,7 @@ class QueryStats:
         self.names_a |= other.names_a
         self.names_aaaa |= other.names_aaaa
         for source, names in other.asked_a.items():
-            mine = self.asked_a.setdefault(source, set())
-            for name in sorted(names):
-                if len(mine) >= MAX_NAMES_ASKED:
-                    break
-                mine.add(name)
+            bounded_union(self.asked_a.setdefault(source, set()), names, MAX_NAMES_ASKED)
         for source, count in other.asked_aaaa.items():
             self.asked_aaaa[source] = self.asked_aaaa.get(source, 0) + count
         for rcode, count in other.rcodes.items():

@@ -22,7 +22,7 @@ from auditor.traffic.querylog import QueryScope, consume_queries
 from auditor.traffic.settings import TrafficConfig
 from auditor.traffic.sockets import host_sockets
 from auditor.traffic.sources import ClientFactory, LogObject, Window, lines, objects
-from auditor.traffic.workers import Job, merge_flows, merge_queries, read_source
+from auditor.traffic.workers import Job, QueryPart, read_source
 
 PROC_NET = Path("/proc/net")
 
@@ -64,6 +64,11 @@ def collect(
     space = AddressSpace(own_cidrs)
     result = TrafficResult(window, space)
     query_scope = QueryScope(config.scope)
+
+    def merge_queries(part: QueryPart) -> None:
+        result.names.merge(part.names)
+        result.stats.merge(part.stats)
+
     for source in config.resolver_query_logs:
         coverage = cov.SourceCoverage("resolver_query_logs", source.label)
         result.sources.append(coverage)
@@ -85,7 +90,7 @@ def collect(
             objects(source, window, coverage, clients),
             workers,
             read_queries,
-            lambda part: merge_queries(result.names, result.stats, part),
+            merge_queries,
             coverage,
         )
         _all_objects_failed(coverage)
@@ -126,7 +131,7 @@ def collect(
             objects(source, window, coverage, clients),
             workers,
             read_flows,
-            lambda part: merge_flows(result.table, part),
+            lambda part: result.table.merge(part.table),
             coverage,
         )
         _all_objects_failed(coverage)

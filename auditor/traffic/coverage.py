@@ -53,6 +53,18 @@ class SourceCoverage:
     def fail(self, message: str) -> None:
         self.error = message
 
+    def merge(self, other: SourceCoverage) -> None:
+        """Add what another reader of the same source counted (objects are counted by the
+        listing, not here)."""
+        self.records += other.records
+        self.used += other.used
+        self.skipped.update(other.skipped)
+        self.kinds.update(other.kinds)
+        self.unknown_fields.update(other.unknown_fields)
+        for message in other.problems:
+            self.problem(message)
+        self.problem_count += other.problem_count - len(other.problems)
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "kind": self.kind,

@@ -347,18 +347,17 @@ def _log_group_object(
                 message = f"{source.label}: denied logs:FilterLogEvents"
             elif code == "ResourceNotFoundException":
                 message = f"{source.label}: no such log group"
-            if counters:
-                coverage.skip(cov.TRUNCATED)
-                coverage.problem(message)
-            else:
-                coverage.fail(message)
+            stopped(message)
         except BotoCoreError as exc:
-            message = f"{source.label}: FilterLogEvents failed: {exc}"
-            if counters:
-                coverage.skip(cov.TRUNCATED)
-                coverage.problem(message)
-            else:
-                coverage.fail(message)
+            stopped(f"{source.label}: FilterLogEvents failed: {exc}")
+
+    def stopped(message: str) -> None:
+        """Reading failed: after some events the group is cut short, before any it failed."""
+        if counters:
+            coverage.skip(cov.TRUNCATED)
+            coverage.problem(message)
+        else:
+            coverage.fail(message)
 
     coverage.objects += 1
     return LogObject(source.location, events=events, position=position)

@@ -24,9 +24,6 @@ from typing import Any
 
 from auditor.traffic import coverage as cov
 from auditor.traffic.analysis import (
-    MAX_ADDRESSES,
-    MAX_PORTS,
-    MAX_SOURCES,
     AddressSpace,
     DestinationTable,
     NameIndex,
@@ -142,49 +139,6 @@ def read_in_workers(
         yield from pool.map(_read_run, _runs(objects, workers))
 
 
-def merge_coverage(into: cov.SourceCoverage, part: cov.SourceCoverage) -> None:
-    into.records += part.records
-    into.used += part.used
-    into.skipped.update(part.skipped)
-    into.kinds.update(part.kinds)
-    into.unknown_fields.update(part.unknown_fields)
-    for message in part.problems:
-        into.problem(message)
-    into.problem_count += part.problem_count - len(part.problems)
-
-
-def merge_queries(names: NameIndex, stats: QueryStats, part: QueryPart) -> None:
-    names.merge(part.names)
-    stats.merge(part.stats)
-
-
-def merge_flows(table: DestinationTable, part: FlowPart) -> None:
-    """Destinations already known keep their provenance (the earlier object's); their figures
-    add up, sets within their bounds."""
-    items = table.items
-    for key, dest in part.table.items.items():
-        mine = items.get(key)
-        if mine is None:
-            items[key] = dest
-            continue
-        mine.flows += dest.flows
-        mine.bytes += dest.bytes
-        mine.packets += dest.packets
-        mine.first = min(mine.first, dest.first)
-        mine.last = max(mine.last, dest.last)
-        _bounded_union(mine.ports, dest.ports, MAX_PORTS)
-        _bounded_union(mine.sources, dest.sources, MAX_SOURCES)
-        _bounded_union(mine.addresses, dest.addresses, MAX_ADDRESSES)
-        mine.protocols |= dest.protocols
-
-
-def _bounded_union(mine: set, theirs: Iterable, limit: int) -> None:
-    for value in sorted(theirs):
-        if len(mine) >= limit:
-            return
-        mine.add(value)
-
-
 ReadSerial = Callable[[LogObject], None]
 
 
@@ -210,5 +164,5 @@ def read_source(
             serial(obj)
         return
     for part in read_in_workers(job, batch, count):
-        merge_coverage(coverage, part.coverage)
+        coverage.merge(part.coverage)
         merge(part)
