@@ -14,6 +14,7 @@ threads (AWS calls, the event loop), and forking such a process is unsafe.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -37,16 +38,32 @@ from auditor.traffic.sources import LogObject, Window, file_object, lines
 MAX_WORKERS = 8
 TASKS_PER_WORKER = 16  # runs of objects per worker: no worker idles long at the end
 MIN_OBJECTS = 2  # fewer local objects than this are read in the calling process
+# Less than this (as stored, usually gzip) is read in the calling process by default: starting
+# the workers (a Python process each, about 0.2 s) would cost more than it saves.
+MIN_BYTES = 8 << 20
 
 
-def worker_count(requested: int | None, objects: int) -> int:
-    """How many processes read `objects` local objects: `requested` when given, else one per
-    core this process may use; 1 means the calling process reads them itself."""
-    if objects < MIN_OBJECTS:
+def worker_count(requested: int | None, objects: list[LogObject]) -> int:
+    """How many processes read these local objects: `requested` when given, else one per core
+    this process may use once there is enough to read that starting processes pays off; 1
+    means the calling process reads them itself."""
+    if len(objects) < MIN_OBJECTS:
+        return 1
+    if requested is None and _size(objects) < MIN_BYTES:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     wanted = requested if requested is not None else (cores or 1)
-    return max(1, min(wanted, objects, MAX_WORKERS))
+    return max(1, min(wanted, len(objects), MAX_WORKERS))
+
+
+def _size(objects: list[LogObject]) -> int:
+    total = 0
+    for obj in objects:
+        with contextlib.suppress(OSError):  # its reader counts why it cannot be read
+            total += os.stat(obj.name).st_size
+        if total >= MIN_BYTES:
+            break
+    return total
 
 
 @dataclass(frozen=True)
@@ -158,7 +175,7 @@ def read_source(
             batch.append(obj)
         else:
             serial(obj)
-    count = worker_count(workers, len(batch))
+    count = worker_count(workers, batch)
     if count <= 1:
         for obj in batch:
             serial(obj)

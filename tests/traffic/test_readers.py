@@ -3,6 +3,7 @@ aggregation asserted exactly; bad objects counted by reason."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,19 @@ def test_query_times_are_read_as_iso_8601(text: str) -> None:
         assert coverage.skipped == {"corrupt": 2}
     else:
         assert names.span("192.0.2.8", 5e9)[:1] == (expected,)
+
+
+def test_small_local_folders_are_read_without_starting_processes(tree: Path) -> None:
+    """By default workers start only when there is enough to read; asked for, they start."""
+    from auditor.traffic import workers
+    from auditor.traffic.sources import file_object
+
+    objects = [file_object(p) for p in sorted(tree.rglob("*.gz"))]
+    assert len(objects) >= workers.MIN_OBJECTS
+    assert workers.worker_count(None, objects) == 1
+    assert workers.worker_count(2, objects) == 2
+    big = tree / "big.log.gz"
+    big.write_bytes(b"\0" * workers.MIN_BYTES)
+    assert workers.worker_count(None, [*objects, file_object(big)]) > 1 or (
+        len(os.sched_getaffinity(0)) == 1
+    )
