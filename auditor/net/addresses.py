@@ -8,14 +8,26 @@ IPv6?" asks :func:`real_ipv6` and nothing else.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 IPv4Address = ipaddress.IPv4Address
 IPv6Address = ipaddress.IPv6Address
+_ADDRESS_CHARS = frozenset("0123456789abcdefABCDEF.:[]")
 
 
+def may_be_address(text: str) -> bool:
+    """Whether `text` can be an address literal at all: before any zone index it holds only
+    hex digits, dots, colons and brackets. Host names fail this test without a parse."""
+    head = text.strip().split("%", 1)[0]
+    return bool(head) and _ADDRESS_CHARS.issuperset(head)
+
+
+@functools.lru_cache(maxsize=8192)
 def parse_ip(text: str) -> IPv4Address | IPv6Address | None:
     """The address in `text` (brackets and an IPv6 zone index allowed), or None."""
+    if not may_be_address(text):
+        return None
     try:
         return ipaddress.ip_address(text.strip().strip("[]").split("%", 1)[0])
     except ValueError:

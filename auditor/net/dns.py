@@ -23,13 +23,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import dns.exception
 
 from auditor.net.connect import Connector, NotIPv6Error, server_literal
-from auditor.net.dnsmux import CHANNELS_PER_SERVER, MAX_IN_FLIGHT, DnsStats, Pending, UdpMux
+from auditor.net.dnsmux import CHANNELS_PER_SERVER, MAX_IN_FLIGHT, DnsStats, Question, UdpMux
 from auditor.net.dnswire import (
     MAX_CNAME_HOPS,
     NOERROR,
@@ -171,10 +171,7 @@ async def lookup_hosts(resolver: Resolver, names: Sequence[str]) -> list[HostLoo
     if batch is None:
         return list(await asyncio.gather(*(lookup_host(resolver, n) for n in names)))
     answers = await batch(names, ("AAAA", "A"))
-    return [
-        HostLookup(normalize(n), aaaa, a, max(aaaa.rtt_ms, a.rtt_ms))
-        for n, (aaaa, a) in zip(names, answers, strict=True)
-    ]
+    return [HostLookup(aaaa.name, aaaa, a, max(aaaa.rtt_ms, a.rtt_ms)) for aaaa, a in answers]
 
 
 class DnsPythonResolver:
@@ -212,77 +209,129 @@ class DnsPythonResolver:
         )
         self._known = set(self.nameservers)
 
-    # -- one question to one server
+    # -- questions to servers
 
-    async def _finish(
+    async def _ask_all(self, asks: list[tuple[str, str, str, bool, float]]) -> list[DnsAnswer]:
+        """Ask (server, name, type, recursion desired, budget) questions at once and read the
+        answers, in order; every failure becomes an answer with no rcode and the reason. A
+        truncated answer is asked again over TCP."""
+        servers: list[str | BaseException] = []
+        for server, *_ in asks:
+            try:
+                servers.append(server if server in self._known else server_literal(server))
+            except (OSError, ValueError) as exc:
+                servers.append(exc)
+        batch = self.mux.send(
+            [
+                (server, qname, TYPES[rdtype], recursion, budget)
+                for server, (_, qname, rdtype, recursion, budget) in zip(servers, asks, strict=True)
+                if isinstance(server, str)
+            ]
+        )
+        questions = iter(await self.mux.wait(batch))
+        answers: list[DnsAnswer] = []
+        truncated = []
+        for (raw, qname, rdtype, recursion, budget), server in zip(asks, servers, strict=True):
+            if not isinstance(server, str):
+                answers.append(self._failed(server, raw, qname, rdtype, budget, "udp", 0.0))
+                continue
+            question = next(questions)
+            answer = self._read(question, server, qname, rdtype, budget)
+            if answer is None:
+                truncated.append((len(answers), question, server, qname, rdtype, recursion, budget))
+            answers.append(answer)  # type: ignore[arg-type]
+        if truncated:
+            over_tcp = await asyncio.gather(*(self._over_tcp(*ask[1:]) for ask in truncated))
+            for ask, answer in zip(truncated, over_tcp, strict=True):
+                answers[ask[0]] = answer
+        self.stats.answered(sum(1 for a in answers if a.rcode is not None))
+        return answers
+
+    def _read(
+        self, question: Question, server: str, qname: str, rdtype: str, budget: float
+    ) -> DnsAnswer | None:
+        """The answer a settled question got (None when it was truncated)."""
+        rtt = (question.elapsed or 0.0) * 1000
+        if question.error is not None:
+            return self._failed(question.error, server, qname, rdtype, budget, "udp", rtt)
+        try:
+            parsed = decode(question.wire, qname, TYPES[rdtype])  # type: ignore[arg-type]
+        except MalformedResponse as exc:
+            return self._failed(exc, server, qname, rdtype, budget, "udp", rtt)
+        if parsed.truncated:
+            return None
+        return self._parsed(parsed, server, qname, rdtype, "udp", rtt)
+
+    async def _over_tcp(
         self,
-        entry: Pending | BaseException,
+        question: Question,
         server: str,
         qname: str,
         rdtype: str,
         recursion: bool,
         budget: float,
-        start: float,
     ) -> DnsAnswer:
-        """Wait for one question's answer and read it; every failure becomes an answer with
-        no rcode and the reason."""
-        transport = "udp"
-        error: str | None = None
-        parsed: Parsed | None = None
+        """A truncated answer's question asked again over TCP, within what is left of its
+        budget; its time counts from the first UDP transmission."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        remaining = max(0.05, question.deadline - start)
         try:
-            if isinstance(entry, BaseException):
-                raise entry
-            wire = await self.mux.wait(entry, server)
-            udp = decode(wire, qname, TYPES[rdtype])
-            if udp.truncated:
-                transport = "tcp"
-                remaining = max(0.05, entry.deadline - entry.channel.loop.time())
-                response = await self.mux.tcp(server, qname, rdtype, recursion, remaining)
-                parsed = parse_message(response, qname, TYPES[rdtype])
-            else:
-                parsed = udp
-        except (TimeoutError, dns.exception.Timeout):
-            self.stats.timeouts += 1
-            error = f"timeout: no answer within {budget:g} s"
-        except NotIPv6Error as exc:
-            error = f"not IPv6: {exc}"
-        except OSError as exc:
-            error = f"network: {exc.strerror or exc}"
-        except EOFError:
-            error = "network: the server closed the TCP connection without an answer"
-        except (MalformedResponse, dns.exception.DNSException) as exc:
-            error = f"malformed: {exc}"
-        except ValueError as exc:  # BadName, a server that is no address
-            error = str(exc)
-        since_sent = self.mux.elapsed(entry) if isinstance(entry, Pending) else None
-        rtt = (time.perf_counter() - start if since_sent is None else since_sent) * 1000
-        if parsed is None:
-            return DnsAnswer(
-                qname, rdtype, None, server=server, transport=transport, rtt_ms=rtt, error=error
-            )
-        self.stats.answered()
+            response = await self.mux.tcp(server, qname, rdtype, recursion, remaining)
+            parsed = parse_message(response, qname, TYPES[rdtype])
+        except Exception as exc:  # noqa: BLE001 - sorted by _failed, which re-raises the rest
+            rtt = ((question.elapsed or 0.0) + loop.time() - start) * 1000
+            return self._failed(exc, server, qname, rdtype, budget, "tcp", rtt)
+        rtt = ((question.elapsed or 0.0) + loop.time() - start) * 1000
+        return self._parsed(parsed, server, qname, rdtype, "tcp", rtt)
+
+    @staticmethod
+    def _parsed(
+        parsed: Parsed, server: str, qname: str, rdtype: str, transport: str, rtt: float
+    ) -> DnsAnswer:
         return DnsAnswer(
-            name=qname,
-            rdtype=rdtype,
-            rcode=rcode_text(parsed.rcode),
-            records=tuple(parsed.records),
-            cname_chain=tuple(parsed.chain),
-            server=server,
-            transport=transport,
-            rtt_ms=rtt,
-            authoritative=parsed.authoritative,
-            zone=parsed.zone,
+            qname,
+            rdtype,
+            rcode_text(parsed.rcode),
+            tuple(parsed.records),
+            tuple(parsed.chain),
+            server,
+            transport,
+            rtt,
+            None,
+            parsed.authoritative,
+            parsed.zone,
         )
 
-    def _begin(
-        self, server: str, qname: str, rdtype: str, recursion: bool, timeout: float
-    ) -> tuple[str, Pending | BaseException]:
-        try:
-            if server not in self._known:
-                server = server_literal(server)
-            return server, self.mux.start(server, qname, TYPES[rdtype], recursion, timeout)
-        except (OSError, ValueError) as exc:
-            return server, exc
+    def _failed(
+        self,
+        exc: BaseException,
+        server: str,
+        qname: str,
+        rdtype: str,
+        budget: float,
+        transport: str,
+        rtt: float,
+    ) -> DnsAnswer:
+        """An answer without rcode that says why; anything unforeseen is raised."""
+        if isinstance(exc, (TimeoutError, dns.exception.Timeout)):
+            self.stats.timeouts += 1
+            error = f"timeout: no answer within {budget:g} s"
+        elif isinstance(exc, NotIPv6Error):
+            error = f"not IPv6: {exc}"
+        elif isinstance(exc, OSError):
+            error = f"network: {exc.strerror or exc}"
+        elif isinstance(exc, EOFError):
+            error = "network: the server closed the TCP connection without an answer"
+        elif isinstance(exc, (MalformedResponse, dns.exception.DNSException)):
+            error = f"malformed: {exc}"
+        elif isinstance(exc, ValueError):  # BadName, a server that is no address
+            error = str(exc)
+        else:
+            raise exc
+        return DnsAnswer(
+            qname, rdtype, None, server=server, transport=transport, rtt_ms=rtt, error=error
+        )
 
     async def ask(
         self,
@@ -293,11 +342,8 @@ class DnsPythonResolver:
         recursion: bool = True,
         timeout: float | None = None,
     ) -> DnsAnswer:
-        qname = normalize(name)
         budget = self.timeout if timeout is None else timeout
-        start = time.perf_counter()
-        server, entry = self._begin(server, qname, rdtype, recursion, budget)
-        return await self._finish(entry, server, qname, rdtype, recursion, budget, start)
+        return (await self._ask_all([(server, normalize(name), rdtype, recursion, budget)]))[0]
 
     # -- resolution
 
@@ -327,7 +373,7 @@ class DnsPythonResolver:
                 ]
                 for n in names
             ]
-        states = [_Resolution(normalize(n), t) for n in names for t in rdtypes]
+        states = [_Resolution(name, t) for name in map(normalize, names) for t in rdtypes]
         todo = states
         while todo:
             await self._round(todo)
@@ -339,46 +385,32 @@ class DnsPythonResolver:
     async def _round(self, todo: list[_Resolution]) -> None:
         """Ask each question once, at once; then let each decide its next step."""
         servers = self.nameservers
-        started = []
-        for state in todo:
-            share = state.share(self.timeout, len(servers))
-            server, entry = self._begin(
-                servers[state.server], state.asking, state.rdtype, True, share
-            )
-            started.append((state, server, entry, share, time.perf_counter()))
-        done = 0
-        try:
-            for state, server, entry, share, start in started:
-                answer = await self._finish(
-                    entry, server, state.asking, state.rdtype, True, share, start
-                )
-                done += 1
-                state.step(answer, self.timeout, len(servers))
-        finally:
-            for _, _, entry, _, _ in started[done:]:
-                if not isinstance(entry, BaseException):
-                    self.mux.abandon(entry)
+        count = len(servers)
+        timeout = self.timeout
+        asks = [
+            (servers[s.server], s.asking, s.rdtype, True, s.share(timeout, count)) for s in todo
+        ]
+        for state, answer in zip(todo, await self._ask_all(asks), strict=True):
+            state.step(answer, timeout, count)
 
     async def aclose(self) -> None:
         self.mux.close()
 
 
-@dataclass(slots=True)
 class _Resolution:
     """Where one (name, type) stands between rounds: the name asked now (the end of the CNAME
     chain so far), which server, the DNS time spent, and, once decided, the answer."""
 
-    name: str
-    rdtype: str
-    asking: str = ""
-    server: int = 0
-    chain: list[str] = field(default_factory=list)
-    spent: float = 0.0
-    follow_ups: int = 0
-    result: DnsAnswer | None = None
+    __slots__ = ("asking", "chain", "follow_ups", "name", "rdtype", "result", "server", "spent")
 
-    def __post_init__(self) -> None:
-        self.asking = self.asking or self.name
+    def __init__(self, name: str, rdtype: str) -> None:
+        self.name = self.asking = name
+        self.rdtype = rdtype
+        self.server = 0
+        self.chain: list[str] = []
+        self.spent = 0.0
+        self.follow_ups = 0
+        self.result: DnsAnswer | None = None
 
     def share(self, timeout: float, servers: int) -> float:
         """This question's budget: what is left, shared fairly by the servers still to ask."""
@@ -413,12 +445,14 @@ class _Resolution:
             self.follow_ups += 1
 
     def _finish(self, answer: DnsAnswer, chain: list[str] | None = None) -> None:
-        self.result = replace(
-            answer,
-            name=self.name,
-            cname_chain=tuple(self.chain if chain is None else chain),
-            rtt_ms=self.spent * 1000,
-        )
+        answer.rtt_ms = self.spent * 1000
+        if chain is None:
+            chain = self.chain
+        if answer.name != self.name or len(chain) != len(answer.cname_chain):
+            # Asked for a chain's target (or given up on a chain): the name asked first, and
+            # the whole chain so far.
+            answer.name, answer.cname_chain = self.name, tuple(chain)
+        self.result = answer
 
     def _fail(self, answer: DnsAnswer, chain: list[str], error: str) -> None:
         self.result = DnsAnswer(

@@ -29,7 +29,7 @@ from auditor.net.connect import Connector, family_of, server_literal
 from auditor.net.dnswire import (
     EDNS_PAYLOAD,
     encode_query,
-    qname_wire,
+    question_name,
     question_tail,
     response_to,
 )
@@ -51,14 +51,15 @@ class DnsStats:
     first_sent: float | None = None
     last_answered: float | None = None
 
-    def sent(self) -> None:
-        self.queries += 1
+    def sent(self, count: int = 1) -> None:
+        self.queries += count
         if self.first_sent is None:
             self.first_sent = time.perf_counter()
 
-    def answered(self) -> None:
-        self.answers += 1
-        self.last_answered = time.perf_counter()
+    def answered(self, count: int = 1) -> None:
+        if count:
+            self.answers += count
+            self.last_answered = time.perf_counter()
 
     def as_dict(self) -> dict[str, Any]:
         span = (
@@ -77,13 +78,16 @@ class DnsStats:
         }
 
 
-class Pending:
-    """One question: sent at once, or queued until the server has fewer in flight."""
+class Question:
+    """One question of a batch: sent at once, or queued until its server has fewer in flight.
+    Once settled it holds the answer's wire form or the error, and its time on the wire."""
 
     __slots__ = (
+        "batch",
         "channel",
         "deadline",
-        "future",
+        "elapsed",
+        "error",
         "name",
         "next_send",
         "packet",
@@ -94,63 +98,82 @@ class Pending:
         "server",
         "tail",
         "timeout",
+        "wire",
     )
 
-    def __init__(
-        self,
-        server: _Server,
-        channel: _UdpChannel,
-        qid: int,
-        name: bytes,
-        tail: bytes,
-        packet: bytes,
-        now: float,
-        timeout: float,
-    ) -> None:
-        self.server: _Server | None = server  # None once it no longer counts as in flight
-        self.channel = channel
-        self.qid = qid
-        self.name = name
-        self.tail = tail
-        self.packet = packet
-        self.future: asyncio.Future[bytes] = channel.loop.create_future()
+    def __init__(self, batch: Batch, timeout: float) -> None:
+        self.batch = batch
         self.timeout = timeout
+        self.server: _Server | None = None  # set while it counts against its server's window
+        self.channel: _UdpChannel | None = None
+        self.qid = 0
+        self.name = b""
+        self.tail = b""
+        self.packet = b""
         self.deadline = float("inf")  # the budget runs from the first transmission
-        self.retry_after = server.retry_after(timeout)
+        self.retry_after = 1.0
         self.sent_at: float | None = None
         self.next_send = 0.0
         self.resent = False
+        self.wire: bytes | None = None
+        self.error: BaseException | None = None
+        self.elapsed: float | None = None  # seconds from first transmission to settling
 
     def transmit(self, now: float) -> None:
         self.sent_at = now
         self.deadline = now + self.timeout
         self.next_send = now + self.retry_after
-        self.channel.send(self.packet)
+        self.channel.send(self.packet)  # type: ignore[union-attr]
 
-    def settle(self, data: bytes | None = None, exc: BaseException | None = None) -> None:
-        """Resolve the question (answer, error or timeout) and free its place in flight."""
-        if not self.future.done():
-            if exc is not None:
-                self.future.set_exception(exc)
-            else:
-                self.future.set_result(data)  # type: ignore[arg-type]
-        self.release()
-
-    def release(self) -> None:
+    def settle(
+        self, now: float, wire: bytes | None = None, error: BaseException | None = None
+    ) -> None:
+        """Record the answer (or error, or timeout), leave the channel and the server's window,
+        and count down the batch. The caller pumps the server's queue."""
+        if self.batch is None:
+            return  # settled already
+        self.wire, self.error = wire, error
+        if self.sent_at is not None:
+            self.elapsed = now - self.sent_at
+        channel, self.channel = self.channel, None
+        if channel is not None:
+            channel.pending.pop(self.qid, None)
         server, self.server = self.server, None
         if server is not None and self.sent_at is not None:
             server.in_flight -= 1
-            server.pump(self.channel.loop.time())
+            if wire is not None and not self.resent:  # Karn: only unambiguous samples
+                server.sample(self.elapsed)  # type: ignore[arg-type]
+        batch, self.batch = self.batch, None
+        batch.settled()
+
+
+class Batch:
+    """Questions asked together: one future for all of them, done when the last settles."""
+
+    __slots__ = ("future", "questions", "remaining")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.questions: list[Question] = []
+        self.remaining = 0
+
+    def settled(self) -> None:
+        self.remaining -= 1
+        if self.remaining == 0 and not self.future.done():
+            self.future.set_result(None)
 
 
 class _UdpChannel:
     """One connected, non-blocking UDP socket (the server's family) carrying many questions.
 
     Answers are matched to questions by message id and echoed question; each wake-up drains
-    every datagram waiting on the socket.
+    every datagram waiting on the socket, settles their questions, and refills the server's
+    window once.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, host: str, port: int) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, server: _Server, host: str, port: int
+    ) -> None:
         family = family_of(host)
         sock = socket.socket(family, socket.SOCK_DGRAM)
         if family == socket.AF_INET6:
@@ -165,8 +188,9 @@ class _UdpChannel:
             sock.close()
             raise
         self.loop = loop
+        self.server = server
         self.sock = sock
-        self.pending: dict[int, Pending] = {}
+        self.pending: dict[int, Question] = {}
         self.failed: BaseException | None = None
         self.retransmits = 0
 
@@ -179,32 +203,33 @@ class _UdpChannel:
     def _readable(self) -> None:
         recv = self.sock.recv
         pending = self.pending
-        for _ in range(256):
-            try:
-                data = recv(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                # ICMP errors (port unreachable...) on a connected socket: every question to
-                # this server fails now instead of at its timeout.
-                self._fail_all(exc)
-                return
-            if len(data) < 12:
-                continue
-            entry = pending.get((data[0] << 8) | data[1])
-            if entry is None or entry.future.done():
-                continue
-            if response_to(data, entry.name, entry.tail):  # else a stray or spoofed datagram
-                entry.settle(data)
+        now = self.loop.time()
+        try:
+            for _ in range(256):
+                try:
+                    data = recv(65535)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError as exc:
+                    # ICMP errors (port unreachable...) on a connected socket: every question
+                    # to this server fails now instead of at its timeout.
+                    self._fail_all(exc, now)
+                    return
+                if len(data) < 12:
+                    continue
+                entry = pending.get((data[0] << 8) | data[1])
+                # Else a stray, late or spoofed datagram.
+                if entry is not None and response_to(data, entry.name, entry.tail):
+                    entry.settle(now, data)
+        finally:
+            self.server.pump(now)
 
     def sweep(self, now: float) -> int:
         """Retransmit what is due, expire what is late; return how many are still waiting."""
         waiting = 0
         for entry in list(self.pending.values()):
-            if entry.future.done():
-                continue
             if now >= entry.deadline:
-                entry.settle(exc=TimeoutError())
+                entry.settle(now, error=TimeoutError())
                 continue
             waiting += 1
             if entry.sent_at is not None and now >= entry.next_send and self.failed is None:
@@ -214,9 +239,9 @@ class _UdpChannel:
                 self.retransmits += 1
         return waiting
 
-    def _fail_all(self, exc: BaseException) -> None:
+    def _fail_all(self, exc: BaseException, now: float) -> None:
         for entry in list(self.pending.values()):
-            entry.settle(exc=exc)
+            entry.settle(now, error=exc)
 
     def close(self) -> None:
         if self.failed is None:
@@ -224,7 +249,7 @@ class _UdpChannel:
         with contextlib.suppress(OSError, ValueError):
             self.loop.remove_reader(self.sock.fileno())
         self.sock.close()
-        self._fail_all(self.failed)
+        self._fail_all(self.failed, self.loop.time())
 
 
 @dataclass
@@ -238,7 +263,7 @@ class _Server:
     channels: list[_UdpChannel] = field(default_factory=list)
     next: int = 0
     in_flight: int = 0
-    backlog: deque[Pending] = field(default_factory=deque)
+    backlog: deque[Question] = field(default_factory=deque)
     srtt: float | None = None  # smoothed round-trip time (s) of answers not retransmitted
     tokens: float = 0.0
     refilled: float | None = None
@@ -265,7 +290,7 @@ class _Server:
         self.tokens -= 1
         return True
 
-    def submit(self, entry: Pending, now: float) -> None:
+    def submit(self, entry: Question, now: float) -> None:
         if not self.backlog and self._may_send(now):
             self.in_flight += 1
             entry.transmit(now)
@@ -276,8 +301,8 @@ class _Server:
         """Send queued questions while the window and the rate allow; return the queue size."""
         while self.backlog:
             entry = self.backlog[0]
-            if entry.future.done() or entry.server is None:
-                self.backlog.popleft()  # abandoned while queued
+            if entry.batch is None:
+                self.backlog.popleft()  # settled while queued (abandoned, or its socket failed)
                 continue
             if not self._may_send(now):
                 break
@@ -290,8 +315,9 @@ class _Server:
 class UdpMux:
     """The sockets, windows and queues of every server one resolver asks.
 
-    `start` sends a question (or queues it behind its server's window) and returns its
-    entry; `wait` gives the answer's wire form (or raises TimeoutError / OSError).
+    `send` asks a batch of questions (each sent at once or queued behind its server's
+    window); `wait` returns when every one of them is settled, each holding its answer's wire
+    form or its error (TimeoutError, OSError, BadName...).
     """
 
     def __init__(
@@ -314,7 +340,6 @@ class UdpMux:
         self._servers: dict[str, _Server] = {}
         self._id_pool = b""
         self._id_pos = 0
-        self._names: dict[str, tuple[bytes, bytes]] = {}
         self._sweep_every = sweep_every
         self._sweeper: asyncio.TimerHandle | None = None
 
@@ -326,14 +351,12 @@ class UdpMux:
             )
         return entry
 
-    def _channel(self, server: str) -> _UdpChannel:
-        entry = self._server(server)
-        channels = entry.channels
-        for dead in [c for c in channels if c.failed is not None]:
-            channels.remove(dead)
+    def _channel(self, entry: _Server) -> _UdpChannel:
+        channels = entry.channels  # only `close` ends a channel, and it forgets the servers
         if len(channels) < self._channels_per_server:
+            server = entry.address
             host, port = self.connector.map(server, self.port, family_of(server))
-            channel = _UdpChannel(asyncio.get_running_loop(), server_literal(host), port)
+            channel = _UdpChannel(asyncio.get_running_loop(), entry, server_literal(host), port)
             channels.append(channel)
             return channel
         entry.next = (entry.next + 1) % len(channels)
@@ -350,25 +373,16 @@ class UdpMux:
             if qid not in pending:
                 return qid
 
-    def _wire_name(self, qname: str) -> tuple[bytes, bytes]:
-        cached = self._names.get(qname)
-        if cached is None:
-            wire = qname_wire(qname)
-            cached = self._names[qname] = (wire, wire.lower())
-            if len(self._names) > 100_000:
-                self._names.clear()
-        return cached
-
     def _sweep(self) -> None:
         self._sweeper = None
         now = asyncio.get_running_loop().time()
         waiting = 0
         for server in self._servers.values():
-            waiting += server.pump(now)
             for channel in server.channels:
                 before = channel.retransmits
                 waiting += channel.sweep(now)
                 self.stats.retransmits += channel.retransmits - before
+            waiting += server.pump(now)  # into the places the expired ones freed
         if waiting:
             self._arm()
 
@@ -376,54 +390,55 @@ class UdpMux:
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().call_later(self._sweep_every, self._sweep)
 
-    def start(
-        self, server: str, qname: str, qtype: int, recursion: bool, timeout: float
-    ) -> Pending:
-        """Send a question (or queue it behind the server's window); its answer arrives in the
-        returned entry's future."""
-        entry_server = self._server(server)
-        channel = self._channel(server)
-        wire_name, lower_name = self._wire_name(qname)
-        qid = self._new_id(channel.pending)
-        packet = encode_query(qid, wire_name, qtype, recursion=recursion)
-        now = channel.loop.time()
-        entry = Pending(
-            entry_server, channel, qid, lower_name, question_tail(qtype), packet, now, timeout
-        )
+    def send(self, asks: list[tuple[str, str, int, bool, float]]) -> Batch:
+        """Ask (server, name, type, recursion desired, timeout) questions at once: each is sent,
+        or queued behind its server's window. A question that cannot be asked (a name that is
+        no DNS name, a server that is no address) is settled at once with that error."""
+        loop = asyncio.get_running_loop()
+        batch = Batch(loop)
+        questions = batch.questions
+        batch.remaining = len(asks)
+        now = loop.time()
+        for server, qname, qtype, recursion, timeout in asks:
+            entry = Question(batch, timeout)
+            questions.append(entry)
+            try:
+                self._start(entry, server, qname, qtype, recursion, now)
+            except (OSError, ValueError) as exc:
+                entry.settle(now, error=exc)
+        self.stats.sent(len(asks))
+        if asks:
+            self._arm()
+        return batch
+
+    def _start(
+        self, entry: Question, server: str, qname: str, qtype: int, recursion: bool, now: float
+    ) -> None:
+        target = self._server(server)
+        channel = self._channel(target)
+        wire_name, entry.name, _ = question_name(qname)
+        entry.qid = qid = self._new_id(channel.pending)
+        entry.packet = encode_query(qid, wire_name, qtype, recursion=recursion)
+        entry.tail = question_tail(qtype)
+        entry.server, entry.channel = target, channel
+        entry.retry_after = target.retry_after(entry.timeout)
         channel.pending[qid] = entry
-        entry_server.submit(entry, now)
-        self.stats.sent()
-        self._arm()
-        return entry
+        target.submit(entry, now)
 
-    async def wait(self, entry: Pending, server: str) -> bytes:
-        """The answer's wire form (or TimeoutError, OSError)."""
+    async def wait(self, batch: Batch) -> list[Question]:
+        """Every question of the batch, settled. Cancelled, it abandons the ones still open:
+        no retransmissions, their places in flight freed."""
         try:
-            wire = await entry.future
+            if batch.remaining:
+                await batch.future
         finally:
-            entry.channel.pending.pop(entry.qid, None)
-            entry.release()  # if the wait was cancelled
-        if entry.sent_at is not None and not entry.resent:  # Karn: only unambiguous samples
-            self._server(server).sample(entry.channel.loop.time() - entry.sent_at)
-        return wire
-
-    def elapsed(self, entry: Pending) -> float | None:
-        """Seconds since the question was first sent (time spent queued is not DNS time), or
-        None if it never was."""
-        if entry.sent_at is None:
-            return None
-        return entry.channel.loop.time() - entry.sent_at
-
-    def abandon(self, entry: Pending) -> None:
-        """Forget a question nobody will wait for (its batch was cancelled or failed): no
-        retransmissions, its place in flight freed, and no unread exception left behind."""
-        if entry.future.done():
-            if not entry.future.cancelled():
-                entry.future.exception()  # read it, so asyncio does not report it
-        else:
-            entry.future.cancel()
-        entry.channel.pending.pop(entry.qid, None)
-        entry.release()
+            if batch.remaining:
+                now = asyncio.get_running_loop().time()
+                for entry in batch.questions:
+                    entry.settle(now, error=ConnectionAbortedError("question abandoned"))
+                for server in self._servers.values():
+                    server.pump(now)
+        return batch.questions
 
     async def tcp(
         self, server: str, qname: str, rdtype: str, recursion: bool, timeout: float

@@ -16,7 +16,7 @@ Names are lowercase A-labels without the trailing dot.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import re
 import socket
 import struct
@@ -85,7 +85,7 @@ def question_tail(qtype: int) -> bytes:
     return _TAIL.pack(qtype, 1)
 
 
-@dataclass
+@dataclass(slots=True)
 class Parsed:
     """What an answer says about one question. `records` and `chain` are only filled for
     NOERROR and NXDOMAIN: other rcodes decide nothing."""
@@ -122,6 +122,15 @@ def qname_wire(name: str) -> bytes:
         raise BadName(f"{name!r} is not a DNS name: {exc}") from None
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def question_name(qname: str) -> tuple[bytes, bytes, bool]:
+    """A normalized name as questions carry it: (wire form, lowercase wire form, whether its
+    labels are plain, so that its text maps label by label onto the wire form). Raises
+    BadName as `qname_wire` does."""
+    wire = qname_wire(qname)
+    return wire, wire.lower(), bool(_PLAIN_NAME.match(qname))
+
+
 def response_to(data: bytes, name: bytes, tail: bytes) -> bool:
     """Whether a datagram whose message id matched is a response to the question (`name` in
     lowercase wire form, `tail` its type and class), by the rule dnspython's `is_response`
@@ -138,16 +147,21 @@ def response_to(data: bytes, name: bytes, tail: bytes) -> bool:
     return data[12:end].lower() == name and data[end : end + 4] == tail
 
 
-def _read_name(wire: bytes, offset: int, limit: int) -> tuple[str, int]:
+def _read_name(wire: bytes, offset: int, limit: int, qname: str = "") -> tuple[str, int]:
     """A name and the offset after it, by dnspython's rules: a compression pointer points
     strictly before the part that holds it, at most 16 of them, what it points to ends before
     that part, and the name is at most 255 bytes. Labels that would need escaping in text
-    raise (dnspython reads those)."""
+    raise (dnspython reads those).
+
+    `qname` is the question's name when the message's question was checked to be its wire
+    form at offset 12 (plain labels, no pointers): a pointer to the start of one of its
+    labels ends the name with that suffix of `qname`, without reading the labels again."""
     labels: list[bytes] = []
     end = -1
     part = bound = offset
     hops = 0
     size = 1
+    suffix = ""
     while True:
         if offset >= limit:
             raise MalformedResponse("name runs past its space")
@@ -166,6 +180,15 @@ def _read_name(wire: bytes, offset: int, limit: int) -> tuple[str, int]:
                 raise MalformedResponse("compression pointer chain too long")
             if end < 0:
                 end = offset + 2
+            start = target - 12
+            if qname and 0 <= start <= len(qname) and (start == 0 or qname[start - 1] == "."):
+                # A label start in the question: that suffix of qname, which takes
+                # len(suffix) + 1 bytes on the wire before the root label.
+                suffix = qname[start:]
+                size += len(suffix) + 1 if suffix else 0
+                if size > 255:
+                    raise MalformedResponse("name longer than 255 bytes")
+                break
             limit = part
             offset = part = bound = target
             continue
@@ -181,7 +204,10 @@ def _read_name(wire: bytes, offset: int, limit: int) -> tuple[str, int]:
             raise MalformedResponse("name longer than 255 bytes")
         labels.append(label)
         offset += 1 + length
-    return b".".join(labels).decode("ascii").lower(), (end if end >= 0 else offset)
+    if not labels:
+        return suffix, (end if end >= 0 else offset)
+    text = b".".join(labels).decode("ascii").lower()
+    return (text + "." + suffix if suffix else text), (end if end >= 0 else offset)
 
 
 def _chase(
@@ -214,6 +240,9 @@ def _check_options(wire: bytes, offset: int, end: int) -> None:
             raise MalformedResponse("EDNS option left to dnspython")
 
 
+_NOT_FAST = (MalformedResponse, IndexError, struct.error, UnicodeDecodeError, ValueError, OSError)
+
+
 def decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
     """Parse an A/AAAA answer to (qname, qtype); raise MalformedResponse for anything it does
     not handle or that is not a well-formed response to that question."""
@@ -221,7 +250,7 @@ def decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
         return _decode_fast(wire, qname, qtype)
     except MalformedResponse:
         raise
-    except (IndexError, struct.error, UnicodeDecodeError, ValueError, OSError) as exc:
+    except _NOT_FAST as exc:
         raise MalformedResponse(str(exc) or type(exc).__name__) from None
 
 
@@ -231,11 +260,14 @@ def _decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
         raise MalformedResponse("not a response to a query")
     size = len(wire)
     offset = 12
+    known = ""  # the question's name, once the message is known to hold it at offset 12
     if qdcount == 1:
-        name, offset = _read_name(wire, offset, size)
-        if name != qname or _TAIL.unpack_from(wire, offset) != (qtype, 1):
-            raise MalformedResponse("answers a different question")
+        _, lower, plain = question_name(qname)
+        offset += len(lower)
+        if wire[12:offset].lower() != lower or _TAIL.unpack_from(wire, offset) != (qtype, 1):
+            raise MalformedResponse("answers a different question")  # or names it oddly
         offset += 4
+        known = qname if plain else ""
     elif qdcount > 1 or flags & 0x000F not in _MAY_OMIT_QUESTION:
         raise MalformedResponse("not one question")
     answers: dict[str, list[str]] = {}
@@ -244,10 +276,20 @@ def _decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
     opt = False
     authority, additional = ancount, ancount + nscount
     for index in range(additional + arcount):
-        if qdcount and wire[offset] == 0xC0 and wire[offset + 1] == 12:
-            owner, offset = qname, offset + 2  # the usual pointer to the question name
+        first = wire[offset]
+        if first >= 0xC0 and qdcount:
+            # Usually a pointer to the question's name or to one of its suffixes (a zone).
+            start = ((first & 0x3F) << 8 | wire[offset + 1]) - 12
+            if start == 0:
+                owner, offset = qname, offset + 2
+            elif known and 0 < start < len(known) and known[start - 1] == ".":
+                owner, offset = known[start:], offset + 2
+            else:
+                owner, offset = _read_name(wire, offset, size, known)
+        elif first == 0:
+            owner, offset = "", offset + 1  # the root (an OPT record's owner)
         else:
-            owner, offset = _read_name(wire, offset, size)
+            owner, offset = _read_name(wire, offset, size, known)
         rtype, rclass, ttl, rdlen = _RR_FIXED.unpack_from(wire, offset)
         offset += 10
         end = offset + rdlen
@@ -271,13 +313,13 @@ def _decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
                 if text not in found:
                     found.append(text)
         elif rtype == TYPE_CNAME:
-            target, after = _read_name(wire, offset, end)
+            target, after = _read_name(wire, offset, end, known)
             if after != end:
                 raise MalformedResponse("CNAME data longer than its name")
             if index < authority:
                 cnames[owner] = target  # a CNAME set holds one record: the last one read
         elif rtype == TYPE_SOA:
-            after = _read_name(wire, _read_name(wire, offset, end)[1], end)[1]
+            after = _read_name(wire, _read_name(wire, offset, end, known)[1], end, known)[1]
             if after + 20 != end:
                 raise MalformedResponse("bad SOA length")
             if authority <= index < additional:
@@ -356,8 +398,10 @@ def decode(wire: bytes, qname: str, qtype: int) -> Parsed:
     """The answer to (qname, qtype) in `wire`: the fast path when it can, else dnspython.
     Raises MalformedResponse, and nothing else, for anything dnspython would not accept."""
     if qtype in _FAST_TYPES:
-        with contextlib.suppress(MalformedResponse):
-            return decode_fast(wire, qname, qtype)
+        try:
+            return _decode_fast(wire, qname, qtype)
+        except _NOT_FAST:
+            pass  # dnspython decides
     try:
         msg = dns.message.from_wire(wire)
         _check_response(msg, qname, qtype)

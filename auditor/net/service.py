@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from auditor.config import Config, Dependency, parse_address, redact_url
 from auditor.net import classify as cls
-from auditor.net.addresses import is_real_ipv6, wire_ipv4
+from auditor.net.addresses import is_real_ipv6, may_be_address, wire_ipv4
 from auditor.net.connect import Connector
 from auditor.net.dns import (
     NOERROR,
@@ -130,6 +130,8 @@ class SpecResult:
 
 def literal_lookup(host: str) -> HostLookup | None:
     """A lookup result for a host that is an address already (no DNS asked)."""
+    if not may_be_address(host):
+        return None
     try:
         addr = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
