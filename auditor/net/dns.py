@@ -212,30 +212,15 @@ class DnsPythonResolver:
     # -- questions to servers
 
     async def _ask_all(self, asks: list[tuple[str, str, str, bool, float]]) -> list[DnsAnswer]:
-        """Ask (server, name, type, recursion desired, budget) questions at once and read the
-        answers, in order; every failure becomes an answer with no rcode and the reason. A
+        """Ask (server literal, name, type, recursion desired, budget) questions at once and
+        read the answers, in order; every failure becomes an answer with no rcode and the reason. A
         truncated answer is asked again over TCP."""
-        servers: list[str | BaseException] = []
-        for server, *_ in asks:
-            try:
-                servers.append(server if server in self._known else server_literal(server))
-            except (OSError, ValueError) as exc:
-                servers.append(exc)
-        batch = self.mux.send(
-            [
-                (server, qname, TYPES[rdtype], recursion, budget)
-                for server, (_, qname, rdtype, recursion, budget) in zip(servers, asks, strict=True)
-                if isinstance(server, str)
-            ]
-        )
-        questions = iter(await self.mux.wait(batch))
+        batch = self.mux.send([(s, name, TYPES[t], rd, budget) for s, name, t, rd, budget in asks])
         answers: list[DnsAnswer] = []
         truncated = []
-        for (raw, qname, rdtype, recursion, budget), server in zip(asks, servers, strict=True):
-            if not isinstance(server, str):
-                answers.append(self._failed(server, raw, qname, rdtype, budget, "udp", 0.0))
-                continue
-            question = next(questions)
+        for (server, qname, rdtype, recursion, budget), question in zip(
+            asks, await self.mux.wait(batch), strict=True
+        ):
             answer = self._read(question, server, qname, rdtype, budget)
             if answer is None:
                 truncated.append((len(answers), question, server, qname, rdtype, recursion, budget))
@@ -343,7 +328,12 @@ class DnsPythonResolver:
         timeout: float | None = None,
     ) -> DnsAnswer:
         budget = self.timeout if timeout is None else timeout
-        return (await self._ask_all([(server, normalize(name), rdtype, recursion, budget)]))[0]
+        qname = normalize(name)
+        try:
+            literal = server if server in self._known else server_literal(server)
+        except (OSError, ValueError) as exc:
+            return self._failed(exc, server, qname, rdtype, budget, "udp", 0.0)
+        return (await self._ask_all([(literal, qname, rdtype, recursion, budget)]))[0]
 
     # -- resolution
 

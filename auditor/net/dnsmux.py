@@ -28,6 +28,8 @@ import dns.message
 from auditor.net.connect import Connector, family_of, server_literal
 from auditor.net.dnswire import (
     EDNS_PAYLOAD,
+    TYPE_A,
+    TYPE_AAAA,
     encode_query,
     question_name,
     question_tail,
@@ -37,6 +39,7 @@ from auditor.net.dnswire import (
 CHANNELS_PER_SERVER = 4
 MAX_IN_FLIGHT = 128  # questions in flight to one server; more wait their turn in a queue
 MIN_RETRY = 0.2  # seconds: a lost datagram is sent again after 4 x the smoothed RTT, at least
+_TAILS = {qtype: question_tail(qtype) for qtype in (TYPE_A, TYPE_AAAA)}
 
 
 @dataclass
@@ -101,17 +104,28 @@ class Question:
         "wire",
     )
 
-    def __init__(self, batch: Batch, timeout: float) -> None:
-        self.batch = batch
+    def __init__(
+        self,
+        batch: Batch,
+        timeout: float,
+        server: _Server | None = None,
+        channel: _UdpChannel | None = None,
+        qid: int = 0,
+        name: bytes = b"",
+        tail: bytes = b"",
+        packet: bytes = b"",
+        retry_after: float = 1.0,
+    ) -> None:
+        self.batch: Batch | None = batch
         self.timeout = timeout
-        self.server: _Server | None = None  # set while it counts against its server's window
-        self.channel: _UdpChannel | None = None
-        self.qid = 0
-        self.name = b""
-        self.tail = b""
-        self.packet = b""
+        self.server = server  # until it no longer counts against its server's window
+        self.channel = channel
+        self.qid = qid
+        self.name = name  # lowercase wire form, to match the echoed question
+        self.tail = tail
+        self.packet = packet
         self.deadline = float("inf")  # the budget runs from the first transmission
-        self.retry_after = 1.0
+        self.retry_after = retry_after
         self.sent_at: float | None = None
         self.next_send = 0.0
         self.resent = False
@@ -144,7 +158,9 @@ class Question:
             if wire is not None and not self.resent:  # Karn: only unambiguous samples
                 server.sample(self.elapsed)  # type: ignore[arg-type]
         batch, self.batch = self.batch, None
-        batch.settled()
+        batch.remaining -= 1
+        if not batch.remaining and not batch.future.done():
+            batch.future.set_result(None)
 
 
 class Batch:
@@ -152,15 +168,10 @@ class Batch:
 
     __slots__ = ("future", "questions", "remaining")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, size: int) -> None:
         self.future: asyncio.Future[None] = loop.create_future()
         self.questions: list[Question] = []
-        self.remaining = 0
-
-    def settled(self) -> None:
-        self.remaining -= 1
-        if self.remaining == 0 and not self.future.done():
-            self.future.set_result(None)
+        self.remaining = size
 
 
 class _UdpChannel:
@@ -395,35 +406,42 @@ class UdpMux:
         or queued behind its server's window. A question that cannot be asked (a name that is
         no DNS name, a server that is no address) is settled at once with that error."""
         loop = asyncio.get_running_loop()
-        batch = Batch(loop)
+        batch = Batch(loop, len(asks))
         questions = batch.questions
-        batch.remaining = len(asks)
         now = loop.time()
+        retries: dict[tuple[str, float], float] = {}  # per server and budget, for this batch
         for server, qname, qtype, recursion, timeout in asks:
-            entry = Question(batch, timeout)
-            questions.append(entry)
             try:
-                self._start(entry, server, qname, qtype, recursion, now)
+                target = self._server(server)
+                channel = self._channel(target)
+                wire_name, lower_name, _ = question_name(qname)
+                qid = self._new_id(channel.pending)
+                retry = retries.get((server, timeout))
+                if retry is None:
+                    retry = retries[server, timeout] = target.retry_after(timeout)
+                entry = Question(
+                    batch,
+                    timeout,
+                    target,
+                    channel,
+                    qid,
+                    lower_name,
+                    _TAILS.get(qtype) or question_tail(qtype),
+                    encode_query(qid, wire_name, qtype, recursion=recursion),
+                    retry,
+                )
             except (OSError, ValueError) as exc:
+                entry = Question(batch, timeout)
+                questions.append(entry)
                 entry.settle(now, error=exc)
+                continue
+            questions.append(entry)
+            channel.pending[qid] = entry
+            target.submit(entry, now)
         self.stats.sent(len(asks))
         if asks:
             self._arm()
         return batch
-
-    def _start(
-        self, entry: Question, server: str, qname: str, qtype: int, recursion: bool, now: float
-    ) -> None:
-        target = self._server(server)
-        channel = self._channel(target)
-        wire_name, entry.name, _ = question_name(qname)
-        entry.qid = qid = self._new_id(channel.pending)
-        entry.packet = encode_query(qid, wire_name, qtype, recursion=recursion)
-        entry.tail = question_tail(qtype)
-        entry.server, entry.channel = target, channel
-        entry.retry_after = target.retry_after(entry.timeout)
-        channel.pending[qid] = entry
-        target.submit(entry, now)
 
     async def wait(self, batch: Batch) -> list[Question]:
         """Every question of the batch, settled. Cancelled, it abandons the ones still open:
