@@ -107,15 +107,29 @@ def encode_query(
     return header + qname_wire + _TAIL.pack(qtype, 1) + (_OPT_RR if edns else b"")
 
 
-_PLAIN_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_*-]{1,63}(\.[a-z0-9_*-]{1,63})*$")
+_PLAIN_NAME = re.compile(r"[a-z0-9_*-]{1,63}(?:\.[a-z0-9_*-]{1,63})*")
+_LENGTH_BYTE = [bytes((n,)) for n in range(64)]
+
+
+def _plain(text: str) -> bool:
+    """Whether a normalized name is plain: lowercase letters, digits, `_`, `*` and `-` in
+    labels of 1 to 63 bytes, at most 253 in all. Its text then maps label by label onto its
+    wire form."""
+    return len(text) <= 253 and _PLAIN_NAME.fullmatch(text) is not None
+
+
+def _plain_wire(text: str) -> bytes:
+    return b"".join([_LENGTH_BYTE[len(label)] + label for label in text.encode().split(b".")]) + (
+        b"\0"
+    )
 
 
 def qname_wire(name: str) -> bytes:
     """Wire form of a name; plain ASCII names are encoded directly, others by dnspython.
     Raises BadName when it cannot be a DNS name."""
     text = normalize(name)
-    if _PLAIN_NAME.match(text):
-        return b"".join(bytes((len(label),)) + label for label in text.encode().split(b".")) + b"\0"
+    if _plain(text):
+        return _plain_wire(text)
     try:
         return dns.name.from_text(text + ".").to_wire()
     except (dns.exception.DNSException, UnicodeError) as exc:
@@ -124,11 +138,13 @@ def qname_wire(name: str) -> bytes:
 
 @functools.lru_cache(maxsize=1 << 16)
 def question_name(qname: str) -> tuple[bytes, bytes, bool]:
-    """A normalized name as questions carry it: (wire form, lowercase wire form, whether its
-    labels are plain, so that its text maps label by label onto the wire form). Raises
-    BadName as `qname_wire` does."""
+    """A normalized name as questions carry it: (wire form, lowercase wire form, whether it is
+    plain). Raises BadName as `qname_wire` does."""
+    if _plain(qname):
+        wire = _plain_wire(qname)
+        return wire, wire, True
     wire = qname_wire(qname)
-    return wire, wire.lower(), bool(_PLAIN_NAME.match(qname))
+    return wire, wire.lower(), False
 
 
 def response_to(data: bytes, name: bytes, tail: bytes) -> bool:
@@ -147,7 +163,9 @@ def response_to(data: bytes, name: bytes, tail: bytes) -> bool:
     return data[12:end].lower() == name and data[end : end + 4] == tail
 
 
-def _read_name(wire: bytes, offset: int, limit: int, qname: str = "") -> tuple[str, int]:
+def _read_name(
+    wire: bytes, offset: int, limit: int, qname: str = "", skip: bool = False
+) -> tuple[str, int]:
     """A name and the offset after it, by dnspython's rules: a compression pointer points
     strictly before the part that holds it, at most 16 of them, what it points to ends before
     that part, and the name is at most 255 bytes. Labels that would need escaping in text
@@ -196,13 +214,14 @@ def _read_name(wire: bytes, offset: int, limit: int, qname: str = "") -> tuple[s
             raise MalformedResponse("unknown label type")
         if offset + 1 + length > limit:
             raise MalformedResponse("name runs past its space")
-        label = wire[offset + 1 : offset + 1 + length]
-        if not _LABEL_OK.match(label):
-            raise MalformedResponse("label needs escaping")  # dnspython handles it
         size += 1 + length
         if size > 255:
             raise MalformedResponse("name longer than 255 bytes")
-        labels.append(label)
+        if not skip:
+            label = wire[offset + 1 : offset + 1 + length]
+            if not _LABEL_OK.match(label):
+                raise MalformedResponse("label needs escaping")  # dnspython handles it
+            labels.append(label)
         offset += 1 + length
     if not labels:
         return suffix, (end if end >= 0 else offset)
@@ -319,7 +338,8 @@ def _decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
             if index < authority:
                 cnames[owner] = target  # a CNAME set holds one record: the last one read
         elif rtype == TYPE_SOA:
-            after = _read_name(wire, _read_name(wire, offset, end, known)[1], end, known)[1]
+            after = _read_name(wire, offset, end, known, True)[1]  # the primary server
+            after = _read_name(wire, after, end, known, True)[1]  # the mailbox
             if after + 20 != end:
                 raise MalformedResponse("bad SOA length")
             if authority <= index < additional:
