@@ -409,6 +409,15 @@ class _Resolution:
     def step(self, answer: DnsAnswer, timeout: float, servers: int) -> None:
         """Take one answer: finish, move on to the next server, or follow the chain."""
         self.spent += answer.rtt_ms / 1000
+        if (
+            not self.chain
+            and answer.rcode in (NOERROR, NXDOMAIN)
+            and (answer.records or not answer.cname_chain or answer.zone is not None)
+        ):
+            # The usual case, first: an answer that decides the name first asked.
+            answer.rtt_ms = self.spent * 1000
+            self.result = answer
+            return
         left = timeout - self.spent
         if answer.rcode not in (NOERROR, NXDOMAIN):
             if self.server + 1 < servers and left > 0.01:

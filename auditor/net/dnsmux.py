@@ -133,12 +133,6 @@ class Question:
         self.error: BaseException | None = None
         self.elapsed: float | None = None  # seconds from first transmission to settling
 
-    def transmit(self, now: float) -> None:
-        self.sent_at = now
-        self.deadline = now + self.timeout
-        self.next_send = now + self.retry_after
-        self.channel.send(self.packet)  # type: ignore[union-attr]
-
     def settle(
         self, now: float, wire: bytes | None = None, error: BaseException | None = None
     ) -> None:
@@ -156,7 +150,9 @@ class Question:
         if server is not None and self.sent_at is not None:
             server.in_flight -= 1
             if wire is not None and not self.resent:  # Karn: only unambiguous samples
-                server.sample(self.elapsed)  # type: ignore[arg-type]
+                rtt = now - self.sent_at
+                srtt = server.srtt
+                server.srtt = rtt if srtt is None else 0.875 * srtt + 0.125 * rtt
         batch, self.batch = self.batch, None
         batch.remaining -= 1
         if not batch.remaining and not batch.future.done():
@@ -283,44 +279,37 @@ class _Server:
         base = 1.0 if self.srtt is None else max(MIN_RETRY, 4 * self.srtt)
         return min(base, 1.0, timeout / 2)
 
-    def sample(self, rtt: float) -> None:
-        self.srtt = rtt if self.srtt is None else 0.875 * self.srtt + 0.125 * rtt
-
-    def _may_send(self, now: float) -> bool:
-        if self.in_flight >= self.window:
-            return False
-        if self.max_qps is None:
-            return True
+    def _take_token(self, now: float) -> bool:
+        """The rate limit's token bucket: whether one more question may go now."""
         if self.refilled is None or now > self.refilled:
-            burst = max(1.0, self.max_qps / 20)
+            burst = max(1.0, self.max_qps / 20)  # type: ignore[operator]
             elapsed = now - (self.refilled if self.refilled is not None else now - 1)
-            self.tokens = min(burst, self.tokens + elapsed * self.max_qps)
+            self.tokens = min(burst, self.tokens + elapsed * self.max_qps)  # type: ignore[operator]
             self.refilled = now
         if self.tokens < 1:
             return False
         self.tokens -= 1
         return True
 
-    def submit(self, entry: Question, now: float) -> None:
-        if not self.backlog and self._may_send(now):
-            self.in_flight += 1
-            entry.transmit(now)
-        else:
-            self.backlog.append(entry)
-
     def pump(self, now: float) -> int:
-        """Send queued questions while the window and the rate allow; return the queue size."""
-        while self.backlog:
-            entry = self.backlog[0]
+        """Send queued questions while the window and the rate allow; return the queue size.
+        The only place a question is first transmitted: its budget starts here."""
+        backlog = self.backlog
+        limited = self.max_qps is not None
+        while backlog and self.in_flight < self.window:
+            entry = backlog[0]
             if entry.batch is None:
-                self.backlog.popleft()  # settled while queued (abandoned, or its socket failed)
+                backlog.popleft()  # settled while queued (abandoned, or its socket failed)
                 continue
-            if not self._may_send(now):
+            if limited and not self._take_token(now):
                 break
-            self.backlog.popleft()
+            backlog.popleft()
             self.in_flight += 1
-            entry.transmit(now)
-        return len(self.backlog)
+            entry.sent_at = now
+            entry.deadline = now + entry.timeout
+            entry.next_send = now + entry.retry_after
+            entry.channel.send(entry.packet)  # type: ignore[union-attr]
+        return len(backlog)
 
 
 class UdpMux:
@@ -409,16 +398,20 @@ class UdpMux:
         batch = Batch(loop, len(asks))
         questions = batch.questions
         now = loop.time()
-        retries: dict[tuple[str, float], float] = {}  # per server and budget, for this batch
-        for server, qname, qtype, recursion, timeout in asks:
+        ids = memoryview(os.urandom(2 * len(asks))).cast("H")  # unpredictable (RFC 5452)
+        targets: dict[tuple[str, float], tuple[_Server, float]] = {}  # retry per server, budget
+        for index, (server, qname, qtype, recursion, timeout) in enumerate(asks):
             try:
-                target = self._server(server)
+                known = targets.get((server, timeout))
+                if known is None:
+                    target = self._server(server)
+                    known = targets[server, timeout] = (target, target.retry_after(timeout))
+                target, retry = known
                 channel = self._channel(target)
                 wire_name, lower_name, _ = question_name(qname)
-                qid = self._new_id(channel.pending)
-                retry = retries.get((server, timeout))
-                if retry is None:
-                    retry = retries[server, timeout] = target.retry_after(timeout)
+                qid = ids[index]
+                if qid in channel.pending:
+                    qid = self._new_id(channel.pending)
                 entry = Question(
                     batch,
                     timeout,
@@ -437,7 +430,9 @@ class UdpMux:
                 continue
             questions.append(entry)
             channel.pending[qid] = entry
-            target.submit(entry, now)
+            target.backlog.append(entry)
+        for target, _ in targets.values():
+            target.pump(now)
         self.stats.sent(len(asks))
         if asks:
             self._arm()
