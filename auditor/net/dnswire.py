@@ -229,6 +229,25 @@ def _read_name(
     return (text + "." + suffix if suffix else text), (end if end >= 0 else offset)
 
 
+def _step_over(wire: bytes, offset: int, limit: int, qname: str) -> int:
+    """The offset after a name that is only checked (the names in an SOA record). The usual
+    form, one label and a pointer to the question's name or a suffix of it (`qname` as in
+    `_read_name`), is checked in a few steps; any other goes through `_read_name`."""
+    length = wire[offset]
+    if length == 0:
+        return offset + 1
+    at = offset + 1 + length
+    if length < 64 and at + 2 <= limit and wire[at] >= 0xC0 and qname:
+        start = ((wire[at] & 0x3F) << 8 | wire[at + 1]) - 12
+        if (
+            0 <= start < len(qname)
+            and (start == 0 or qname[start - 1] == ".")
+            and length + len(qname) - start + 3 <= 255
+        ):
+            return at + 2
+    return _read_name(wire, offset, limit, qname, True)[1]
+
+
 def _chase(
     qname: str, qtype: int, rcode: int, answers: dict[str, list[str]], cnames: dict[str, str]
 ) -> tuple[list[str], list[str]]:
@@ -275,8 +294,8 @@ def decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
 
 def _decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
     _qid, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(wire, 0)
-    if not flags & 0x8000 or flags & 0x7800:
-        raise MalformedResponse("not a response to a query")
+    if flags & 0xF800 != 0x8000:
+        raise MalformedResponse("not a response to a query")  # QR set, opcode QUERY
     size = len(wire)
     offset = 12
     known = ""  # the question's name, once the message is known to hold it at offset 12
@@ -320,7 +339,8 @@ def _decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
             if ttl >> 24:
                 raise MalformedResponse("extended rcode")  # dnspython combines it
             opt = True
-            _check_options(wire, offset, end)
+            if end > offset:
+                _check_options(wire, offset, end)
         elif rclass != 1:
             raise MalformedResponse("class other than IN")
         elif rtype in (TYPE_AAAA, TYPE_A):
@@ -338,8 +358,8 @@ def _decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
             if index < authority:
                 cnames[owner] = target  # a CNAME set holds one record: the last one read
         elif rtype == TYPE_SOA:
-            after = _read_name(wire, offset, end, known, True)[1]  # the primary server
-            after = _read_name(wire, after, end, known, True)[1]  # the mailbox
+            after = _step_over(wire, offset, end, known)  # the primary server
+            after = _step_over(wire, after, end, known)  # the mailbox
             if after + 20 != end:
                 raise MalformedResponse("bad SOA length")
             if authority <= index < additional:
@@ -350,15 +370,13 @@ def _decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
     if offset != size:
         raise MalformedResponse("trailing bytes after the message")
     rcode = flags & 0x000F
-    records, chain = _chase(qname, qtype, rcode, answers, cnames)
-    return Parsed(
-        rcode=rcode,
-        truncated=bool(flags & 0x0200),
-        authoritative=bool(flags & 0x0400),
-        records=records,
-        chain=chain,
-        zone=zone,
-    )
+    if cnames or rcode not in (0, 3):
+        records, chain = _chase(qname, qtype, rcode, answers, cnames)
+    else:  # no chain to follow: the records at the name itself (as `_chase` finds them)
+        records, chain = answers.get(qname, []), []
+        if records and rcode == 3:
+            raise MalformedResponse("NXDOMAIN with an answer")
+    return Parsed(rcode, bool(flags & 0x0200), bool(flags & 0x0400), records, chain, zone)
 
 
 def rdata_text(rdata: Any) -> str:
