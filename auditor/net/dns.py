@@ -215,7 +215,7 @@ class DnsPythonResolver:
         """Ask (server literal, name, type, recursion desired, budget) questions at once and
         read the answers, in order; every failure becomes an answer with no rcode and the reason. A
         truncated answer is asked again over TCP."""
-        batch = self.mux.send([(s, name, TYPES[t], rd, budget) for s, name, t, rd, budget in asks])
+        batch = self.mux.send(asks)
         answers: list[DnsAnswer] = []
         truncated = []
         for (server, qname, rdtype, recursion, budget), question in zip(
@@ -397,7 +397,7 @@ class _Resolution:
         self.name = self.asking = name
         self.rdtype = rdtype
         self.server = 0
-        self.chain: list[str] = []
+        self.chain: tuple[str, ...] = ()
         self.spent = 0.0
         self.follow_ups = 0
         self.result: DnsAnswer | None = None
@@ -425,7 +425,7 @@ class _Resolution:
             else:
                 self._finish(answer)
             return
-        chain = self.chain + list(answer.cname_chain)
+        chain = self.chain + answer.cname_chain
         if not (answer.ok and answer.cname_chain and not answer.records and answer.zone is None):
             self._finish(answer, chain)
             return
@@ -443,22 +443,22 @@ class _Resolution:
             self.asking, self.chain, self.server = target, chain, 0
             self.follow_ups += 1
 
-    def _finish(self, answer: DnsAnswer, chain: list[str] | None = None) -> None:
+    def _finish(self, answer: DnsAnswer, chain: tuple[str, ...] | None = None) -> None:
         answer.rtt_ms = self.spent * 1000
         if chain is None:
             chain = self.chain
         if answer.name != self.name or len(chain) != len(answer.cname_chain):
             # Asked for a chain's target (or given up on a chain): the name asked first, and
             # the whole chain so far.
-            answer.name, answer.cname_chain = self.name, tuple(chain)
+            answer.name, answer.cname_chain = self.name, chain
         self.result = answer
 
-    def _fail(self, answer: DnsAnswer, chain: list[str], error: str) -> None:
+    def _fail(self, answer: DnsAnswer, chain: tuple[str, ...], error: str) -> None:
         self.result = DnsAnswer(
             self.name,
             self.rdtype,
             None,
-            cname_chain=tuple(chain),
+            cname_chain=chain,
             server=answer.server,
             transport=answer.transport,
             rtt_ms=self.spent * 1000,

@@ -30,6 +30,7 @@ from auditor.net.dnswire import (
     EDNS_PAYLOAD,
     TYPE_A,
     TYPE_AAAA,
+    TYPES,
     encode_query,
     question_name,
     question_tail,
@@ -390,7 +391,7 @@ class UdpMux:
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().call_later(self._sweep_every, self._sweep)
 
-    def send(self, asks: list[tuple[str, str, int, bool, float]]) -> Batch:
+    def send(self, asks: list[tuple[str, str, str, bool, float]]) -> Batch:
         """Ask (server, name, type, recursion desired, timeout) questions at once: each is sent,
         or queued behind its server's window. A question that cannot be asked (a name that is
         no DNS name, a server that is no address) is settled at once with that error."""
@@ -400,8 +401,9 @@ class UdpMux:
         now = loop.time()
         ids = memoryview(os.urandom(2 * len(asks))).cast("H")  # unpredictable (RFC 5452)
         targets: dict[tuple[str, float], tuple[_Server, float]] = {}  # retry per server, budget
-        for index, (server, qname, qtype, recursion, timeout) in enumerate(asks):
+        for index, (server, qname, rdtype, recursion, timeout) in enumerate(asks):
             try:
+                qtype = TYPES[rdtype]
                 known = targets.get((server, timeout))
                 if known is None:
                     target = self._server(server)
