@@ -308,7 +308,8 @@ def _decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
         known = qname if plain else ""
     elif qdcount > 1 or flags & 0x000F not in _MAY_OMIT_QUESTION:
         raise MalformedResponse("not one question")
-    answers: dict[str, list[str]] = {}
+    direct: list[str] = []  # addresses of the question's type at the question's name
+    others: dict[str, list[str]] = {}  # ... at other names (a chain's), rarely any
     cnames: dict[str, str] = {}
     zone = None
     opt = False
@@ -347,7 +348,7 @@ def _decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
             if rdlen != (16 if rtype == TYPE_AAAA else 4):
                 raise MalformedResponse("bad address length")
             if rtype == qtype and index < authority:
-                found = answers.setdefault(owner, [])
+                found = direct if owner == qname else others.setdefault(owner, [])
                 text = socket.inet_ntop(_FAMILY[rtype], wire[offset:end])
                 if text not in found:
                     found.append(text)
@@ -371,9 +372,11 @@ def _decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
         raise MalformedResponse("trailing bytes after the message")
     rcode = flags & 0x000F
     if cnames or rcode not in (0, 3):
-        records, chain = _chase(qname, qtype, rcode, answers, cnames)
+        if direct:
+            others[qname] = direct
+        records, chain = _chase(qname, qtype, rcode, others, cnames)
     else:  # no chain to follow: the records at the name itself (as `_chase` finds them)
-        records, chain = answers.get(qname, []), []
+        records, chain = direct, []
         if records and rcode == 3:
             raise MalformedResponse("NXDOMAIN with an answer")
     return Parsed(rcode, bool(flags & 0x0200), bool(flags & 0x0400), records, chain, zone)
