@@ -9,6 +9,7 @@ prefix around them.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -79,6 +80,12 @@ def translation_prefixes(known: Iterable[str | IPv6Network] = ()) -> tuple[IPv6N
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=64)
+def _networks_of(prefixes: tuple[str, ...]) -> tuple[IPv6Network, ...]:
+    """`translation_prefixes` of a run's prefixes, parsed once (every classification asks)."""
+    return translation_prefixes(prefixes)
+
+
 def is_synthesized(address: str, prefixes: Sequence[IPv6Network]) -> bool:
     """True when `address` lies in a NAT64 prefix (so reaching it needs a translator)."""
     try:
@@ -142,7 +149,7 @@ class Nat64Info:
 
     @property
     def networks(self) -> tuple[IPv6Network, ...]:
-        return translation_prefixes(self.prefixes)
+        return _networks_of(tuple(self.prefixes))
 
     @property
     def dns_failed(self) -> bool:
