@@ -247,3 +247,67 @@ def test_a_cname_loop_inside_one_answer_is_refused_as_dnspython_refuses_it() -> 
         dns.message.from_wire(wire).resolve_chaining()
     with pytest.raises(MalformedResponse):
         decode(wire, "loop.lab.test", AAAA)
+
+
+def _with_pointer(wire: bytes, at: int, target: int) -> bytes:
+    return wire[:at] + bytes((0xC0 | target >> 8, target & 0xFF)) + wire[at + 2 :]
+
+
+def _dnspython_reading(wire: bytes, qname: str, rdtype: int):
+    """(rcode, records, chain, zone) as dnspython reads the message, or None if it refuses."""
+    try:
+        msg = dns.message.from_wire(wire)
+        parsed = parse_message(msg, qname, rdtype)
+    except Exception:  # noqa: BLE001 - any refusal
+        return None
+    return parsed.rcode, parsed.records, parsed.chain, parsed.zone
+
+
+def _codec_reading(wire: bytes, qname: str, rdtype: int):
+    try:
+        parsed = decode(wire, qname, rdtype)
+    except MalformedResponse:
+        return None
+    return parsed.rcode, parsed.records, parsed.chain, parsed.zone
+
+
+@pytest.mark.parametrize("owner", [False, True])
+def test_names_pointing_anywhere_into_the_question_read_as_dnspython_reads_them(
+    owner: bool,
+) -> None:
+    """The codec reads a pointer to the start of a question label from the question's text;
+    pointed at any other byte of the question (or of the header) it must still agree with
+    dnspython, rejecting or accepting the same way."""
+    qname, rdtype = "www.svc.lab.test", dns.rdatatype.AAAA
+    query = dns.message.make_query(qname, "AAAA", use_edns=0)
+    if owner:  # the SOA owner (the zone) points into the question
+        response = answer(query, rcode=dns.rcode.NXDOMAIN)
+        response.authority.append(
+            dns.rrset.from_text("svc.lab.test.", 60, "IN", "SOA", "ns1.x. h.x. 1 2 3 4 5")
+        )
+    else:  # a CNAME's target points into the question
+        response = answer(query, f"{qname}. 60 IN CNAME svc.lab.test.")
+    wire = response.to_wire()
+    at = wire.index(b"\xc0", 12 + len(qname_wire(qname)) + 4 + (0 if owner else 12))
+    agreed = {True: 0, False: 0}
+    for target in range(0, 12 + len(qname_wire(qname))):
+        mutated = _with_pointer(wire, at, target)
+        ours = _codec_reading(mutated, qname, rdtype)
+        assert ours == _dnspython_reading(mutated, qname, rdtype), f"pointer to {target}"
+        agreed[ours is not None] += 1
+    assert agreed[True] >= 4 and agreed[False] >= 4  # label starts read, the rest refused
+
+
+def test_a_question_echoed_in_other_letter_case_reads_the_same() -> None:
+    """Resolvers may echo the question with its letter case changed (0x20 randomization)."""
+    qname = "www.svc.lab.test"
+    query = dns.message.make_query(qname, "A", use_edns=0)
+    response = answer(query, rcode=dns.rcode.NXDOMAIN)
+    response.authority.append(
+        dns.rrset.from_text("lab.test.", 60, "IN", "SOA", "ns1.lab.test. h.lab.test. 1 2 3 4 5")
+    )
+    wire = bytearray(response.to_wire())
+    end = 12 + len(qname_wire(qname))
+    wire[12:end] = bytes(wire[12:end]).upper()
+    parsed = decode(bytes(wire), qname, dns.rdatatype.A)
+    assert (parsed.rcode, parsed.zone) == (dns.rcode.NXDOMAIN, "lab.test")
