@@ -1,13 +1,19 @@
 """The UDP multiplexer: many DNS questions over a few IPv6 sockets per server.
 
 Transport only, as dnspython's `asyncquery` is; what to ask whom and what an answer means is
-the resolver's (`auditor.net.dns`). Questions are told apart by message id and echoed
-question on connected, non-blocking sockets (a few channels per server, drained on each
-wake-up). At most a window of questions is in flight per server, the rest wait in its queue,
-and servers with a known packet limit are paced by a token bucket. A question's budget runs
-from its first transmission; a lost datagram is sent again after 4 x the smoothed round-trip
-time (0.2 to 1 s), and one sweep timer retransmits and expires for every socket. An answer
-with the truncation bit is asked again over TCP by dnspython.
+the resolver's (`auditor.net.dns`). Questions are asked in batches and told apart by message
+id and echoed question on connected, non-blocking sockets (a few channels per server). At
+most a window of questions is in flight per server, the rest wait in its queue, and servers
+with a known packet limit are paced by a token bucket. A question's budget runs from its
+first transmission; a lost datagram is sent again after 4 x the smoothed round-trip time
+(0.2 to 1 s), and one sweep timer retransmits and expires for every socket. An answer with
+the truncation bit is asked again over TCP by dnspython.
+
+Why this shape: a DNS phase asks thousands of questions and Python's cost per question is
+what limits its rate. So a batch has one future, not one per question; each wake-up of a
+socket drains every waiting datagram, settles its question in place (the answer's bytes, or
+the error) and refills the server's window once; and a question is first transmitted in one
+place only (`_Server.pump`).
 """
 
 from __future__ import annotations
