@@ -4,7 +4,7 @@ Why hand-written: a scan decodes thousands of answers in one DNS phase, and dnsp
 parser (`dns.message.from_wire`) builds name objects, rdatasets and a message for each. On a
 realistic batch of AAAA and A answers (plain answers, CNAME chains, NODATA and NXDOMAIN with an
 SOA; `bench/dns_codec.py`, figures in docs/benchmarks.md) this codec gets the same results
-31 times faster. It reads every section by dnspython's rules (backward compression pointers,
+54 times faster. It reads every section by dnspython's rules (backward compression pointers,
 one OPT record, the question echoed, class IN) and accepts nothing dnspython would reject;
 anything else (other types and classes, names needing escapes, EDNS options dnspython
 parses, an extended rcode) makes `decode_fast` raise :class:`MalformedResponse`, and `decode`
