@@ -213,8 +213,8 @@ class DnsPythonResolver:
 
     async def _ask_all(self, asks: list[tuple[str, str, str, bool, float]]) -> list[DnsAnswer]:
         """Ask (server literal, name, type, recursion desired, budget) questions at once and
-        read the answers, in order; every failure becomes an answer with no rcode and the reason. A
-        truncated answer is asked again over TCP."""
+        read the answers, in order; every failure becomes an answer with no rcode and the
+        reason. A truncated answer is asked again over TCP."""
         batch = self.mux.send(asks)
         answers: list[DnsAnswer] = []
         truncated = []
