@@ -19,6 +19,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,11 @@ MIN_OBJECTS = 2  # fewer local objects than this are read in the calling process
 # Less than this (as stored, usually gzip) is read in the calling process by default: starting
 # the workers (a Python process each, about 0.2 s) would cost more than it saves.
 MIN_BYTES = 8 << 20
+
+
+class ReaderLost(RuntimeError):
+    """A worker process ended without handing back its part (killed from outside, usually by
+    the kernel when memory ran out): what it read is lost, so the phase fails, never passes."""
 
 
 def worker_count(requested: int | None, objects: list[LogObject]) -> int:
@@ -152,8 +158,23 @@ def read_in_workers(
     """The partials of `objects` (local files), in object order."""
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(job,))
-    with pool:
+    try:
         yield from pool.map(_read_run, _runs(objects, workers))
+    except BrokenProcessPool:
+        # The pool ends the other workers itself, but a worker it was still starting when one
+        # died can be missed, and shutting down then waits for it forever (CPython 3.11; a
+        # public `kill_workers` arrives in 3.14). So every worker left is killed here.
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError, ValueError):
+                process.kill()
+        folder = os.path.commonpath([o.name for o in objects]) if objects else "?"
+        raise ReaderLost(
+            f"a log reader process ended abruptly while reading {len(objects)} files under"
+            f" {folder} (killed from outside, e.g. by the kernel when memory ran out); nothing"
+            " read from them counts, run again (with less memory used elsewhere)"
+        ) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 ReadSerial = Callable[[LogObject], None]

@@ -3,7 +3,11 @@ aggregation asserted exactly; bad objects counted by reason."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,7 @@ import pytest
 from auditor.traffic.collect import collect
 from auditor.traffic.settings import TrafficConfig, TrafficScope, TrafficSource
 from auditor.traffic.sources import Window
+from auditor.traffic.workers import ReaderLost
 from tests.traffic import fixtures as fx
 
 WINDOW = Window(fx.T - fx.SINCE, fx.T)
@@ -224,3 +229,39 @@ def test_small_local_folders_are_read_without_starting_processes(tree: Path) -> 
     assert workers.worker_count(None, [*objects, file_object(big)]) > 1 or (
         len(os.sched_getaffinity(0)) == 1
     )
+
+
+def test_a_reader_process_killed_from_outside_fails_the_read_in_its_own_words(
+    tree: Path,
+) -> None:
+    """A worker process killed mid-read (the kernel's OOM killer does that) loses what it
+    read: the phase fails with its own message, never a partial result that passes, and no
+    other worker is left behind. One log object is a FIFO nobody writes, so a worker is still
+    reading when the pool is up and one of them is killed."""
+    fx.write_tree(tree, fx.flow_objects(bad=False, t=fx.T - 3600))
+    stuck = sorted((tree / "AWSLogs" / fx.ACCOUNT / "vpcflowlogs").rglob("*.log.gz"))[-1]
+    stuck.unlink()
+    os.mkfifo(stuck)
+    outcome: dict = {}
+
+    def read() -> None:
+        try:
+            collect(config(tree, cidrs=(fx.OWN_CIDR,)), WINDOW, [fx.OWN_CIDR], workers=2)
+        except Exception as exc:  # noqa: BLE001 - the test looks at what it was
+            outcome["error"] = exc
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    deadline = time.monotonic() + 30
+    while len(multiprocessing.active_children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)  # both workers started, the tasks handed out
+    workers = multiprocessing.active_children()
+    assert len(workers) == 2, "the reader processes did not start"
+    os.kill(workers[0].pid, signal.SIGKILL)
+    reader.join(60)
+    assert not reader.is_alive(), "the read hangs after a worker was killed"
+    error = outcome.get("error")
+    assert isinstance(error, ReaderLost), error
+    assert "ended abruptly" in str(error) and str(tree) in str(error)
+    assert not any(w.is_alive() for w in workers)
