@@ -227,6 +227,10 @@ def _path_objects(root: Path, window: Window, coverage: cov.SourceCoverage) -> I
         if not _kept(str(path), window, coverage):
             continue
         coverage.objects += 1
+        if not path.is_file():  # a named pipe or a device: reading it could wait forever
+            coverage.skip(cov.UNREADABLE)
+            coverage.problem(f"{path}: not a regular file, not read")
+            continue
         yield file_object(path)
 
 

@@ -3,6 +3,7 @@ aggregation asserted exactly; bad objects counted by reason."""
 
 from __future__ import annotations
 
+import gzip
 import multiprocessing
 import os
 import signal
@@ -231,17 +232,26 @@ def test_small_local_folders_are_read_without_starting_processes(tree: Path) -> 
     )
 
 
+def _slow_flow_log(path: Path, lines: int) -> None:
+    """A flow log that takes a worker seconds to read: one record repeated (gzip keeps it
+    small on disk)."""
+    record = fx.v2(fx.ENI_A, fx.HOST_A, "192.0.2.77", 40000, 22, 6, 1, 1, fx.T - 900, fx.T - 840)
+    chunk = ((record + "\n") * 10_000).encode()
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write((fx.FLOW_HEADER_V2 + "\n").encode())
+        for _ in range(lines // 10_000):
+            out.write(chunk)
+
+
 def test_a_reader_process_killed_from_outside_fails_the_read_in_its_own_words(
     tree: Path,
 ) -> None:
     """A worker process killed mid-read (the kernel's OOM killer does that) loses what it
     read: the phase fails with its own message, never a partial result that passes, and no
-    other worker is left behind. One log object is a FIFO nobody writes, so a worker is still
+    other worker is left behind. One log object takes seconds to read, so a worker is still
     reading when the pool is up and one of them is killed."""
     fx.write_tree(tree, fx.flow_objects(bad=False, t=fx.T - 3600))
-    stuck = sorted((tree / "AWSLogs" / fx.ACCOUNT / "vpcflowlogs").rglob("*.log.gz"))[-1]
-    stuck.unlink()
-    os.mkfifo(stuck)
+    _slow_flow_log(sorted((tree / "AWSLogs").rglob("*vpcflowlogs*.log.gz"))[-1], 2_000_000)
     outcome: dict = {}
 
     def read() -> None:
@@ -265,3 +275,27 @@ def test_a_reader_process_killed_from_outside_fails_the_read_in_its_own_words(
     assert isinstance(error, ReaderLost), error
     assert "ended abruptly" in str(error) and str(tree) in str(error)
     assert not any(w.is_alive() for w in workers)
+
+
+def test_a_named_pipe_among_the_logs_is_named_and_skipped_not_waited_for(tree: Path) -> None:
+    """Opening a FIFO nobody writes would wait forever: anything but a regular file is counted
+    unreadable and named, and the rest is read."""
+    flows = tree / "AWSLogs" / fx.ACCOUNT / "vpcflowlogs"
+    first = sorted(flows.rglob("*_aaaa0001.log.gz"))[0]
+    pipe = first.with_name(first.name.replace("aaaa0001", "aaaa0009"))
+    os.mkfifo(pipe)
+    got: dict = {}
+
+    def read() -> None:
+        settings = config(tree, cidrs=(fx.OWN_CIDR,))
+        got["result"] = collect(settings, WINDOW, [fx.OWN_CIDR], workers=1)
+
+    reader = threading.Thread(target=read, daemon=True)  # daemon: a regression blocks it for good
+    reader.start()
+    reader.join(30)
+    assert not reader.is_alive(), "the read waits on the named pipe"
+    result = got["result"]
+    flow_source = next(s for s in result.coverage()["sources"] if s["kind"] == "flow_logs")
+    assert flow_source["skipped"].get("unreadable") == 1
+    assert any(str(pipe) in p and "not a regular file" in p for p in flow_source["problems"])
+    assert summary(result)  # the regular files were read
