@@ -415,8 +415,7 @@ class _Resolution:
             and (answer.records or not answer.cname_chain or answer.zone is not None)
         ):
             # The usual case, first: an answer that decides the name first asked.
-            answer.rtt_ms = self.spent * 1000
-            self.result = answer
+            self._finish(answer, answer.cname_chain)
             return
         left = timeout - self.spent
         if answer.rcode not in (NOERROR, NXDOMAIN):

@@ -34,8 +34,6 @@ import dns.message
 from auditor.net.connect import Connector, family_of, server_literal
 from auditor.net.dnswire import (
     EDNS_PAYLOAD,
-    TYPE_A,
-    TYPE_AAAA,
     TYPES,
     encode_query,
     question_name,
@@ -46,7 +44,6 @@ from auditor.net.dnswire import (
 CHANNELS_PER_SERVER = 4
 MAX_IN_FLIGHT = 128  # questions in flight to one server; more wait their turn in a queue
 MIN_RETRY = 0.2  # seconds: a lost datagram is sent again after 4 x the smoothed RTT, at least
-_TAILS = {qtype: question_tail(qtype) for qtype in (TYPE_A, TYPE_AAAA)}
 
 
 @dataclass
@@ -345,7 +342,7 @@ class UdpMux:
         self._channels_per_server = max(1, channels_per_server)
         self._max_in_flight = max(1, max_in_flight)
         self._servers: dict[str, _Server] = {}
-        self._id_pool = b""
+        self._id_pool: memoryview | bytes = b""
         self._id_pos = 0
         self._sweep_every = sweep_every
         self._sweeper: asyncio.TimerHandle | None = None
@@ -370,13 +367,14 @@ class UdpMux:
         return channels[entry.next]
 
     def _new_id(self, pending: dict[int, Any]) -> int:
-        """An unpredictable message id not in flight on the channel (RFC 5452)."""
+        """An unpredictable message id not in flight on the channel (RFC 5452), from a pool
+        of random 16-bit numbers drawn 2,048 at a time."""
         while True:
             if self._id_pos >= len(self._id_pool):
-                self._id_pool = os.urandom(4096)
+                self._id_pool = memoryview(os.urandom(4096)).cast("H")
                 self._id_pos = 0
-            qid = (self._id_pool[self._id_pos] << 8) | self._id_pool[self._id_pos + 1]
-            self._id_pos += 2
+            qid = self._id_pool[self._id_pos]
+            self._id_pos += 1
             if qid not in pending:
                 return qid
 
@@ -405,9 +403,8 @@ class UdpMux:
         batch = Batch(loop, len(asks))
         questions = batch.questions
         now = loop.time()
-        ids = memoryview(os.urandom(2 * len(asks))).cast("H")  # unpredictable (RFC 5452)
         targets: dict[tuple[str, float], tuple[_Server, float]] = {}  # retry per server, budget
-        for index, (server, qname, rdtype, recursion, timeout) in enumerate(asks):
+        for server, qname, rdtype, recursion, timeout in asks:
             try:
                 qtype = TYPES[rdtype]
                 known = targets.get((server, timeout))
@@ -417,9 +414,7 @@ class UdpMux:
                 target, retry = known
                 channel = self._channel(target)
                 wire_name, lower_name, _ = question_name(qname)
-                qid = ids[index]
-                if qid in channel.pending:
-                    qid = self._new_id(channel.pending)
+                qid = self._new_id(channel.pending)
                 entry = Question(
                     batch,
                     timeout,
@@ -427,7 +422,7 @@ class UdpMux:
                     channel,
                     qid,
                     lower_name,
-                    _TAILS.get(qtype) or question_tail(qtype),
+                    question_tail(qtype),
                     encode_query(qid, wire_name, qtype, recursion=recursion),
                     retry,
                 )

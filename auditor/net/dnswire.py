@@ -80,6 +80,7 @@ def normalize(name: str) -> str:
         return text  # asking it raises BadName
 
 
+@functools.lru_cache(maxsize=64)
 def question_tail(qtype: int) -> bytes:
     """The type and class (IN) that follow the name in a question."""
     return _TAIL.pack(qtype, 1)
@@ -104,7 +105,7 @@ def encode_query(
     """A DNS question: header, one question, and an EDNS(0) OPT record (1232-byte payload)."""
     flags = 0x0100 if recursion else 0
     header = _HEADER.pack(qid, flags, 1, 0, 0, 1 if edns else 0)
-    return header + qname_wire + _TAIL.pack(qtype, 1) + (_OPT_RR if edns else b"")
+    return header + qname_wire + question_tail(qtype) + (_OPT_RR if edns else b"")
 
 
 _PLAIN_NAME = re.compile(r"[a-z0-9_*-]{1,63}(?:\.[a-z0-9_*-]{1,63})*")
@@ -163,6 +164,16 @@ def response_to(data: bytes, name: bytes, tail: bytes) -> bool:
     return data[12:end].lower() == name and data[end : end + 4] == tail
 
 
+def _question_suffix(qname: str, target: int) -> str | None:
+    """The name a compression pointer to `target` names when it points at the start of a
+    label of the question (plain `qname`, checked to be at offset 12): that suffix of
+    `qname`. None anywhere else, or when `qname` is "" (the question is not known)."""
+    start = target - 12
+    if qname and 0 <= start < len(qname) and (start == 0 or qname[start - 1] == "."):
+        return qname[start:]
+    return None
+
+
 def _read_name(
     wire: bytes, offset: int, limit: int, qname: str = "", skip: bool = False
 ) -> tuple[str, int]:
@@ -198,12 +209,11 @@ def _read_name(
                 raise MalformedResponse("compression pointer chain too long")
             if end < 0:
                 end = offset + 2
-            start = target - 12
-            if qname and 0 <= start <= len(qname) and (start == 0 or qname[start - 1] == "."):
-                # A label start in the question: that suffix of qname, which takes
-                # len(suffix) + 1 bytes on the wire before the root label.
-                suffix = qname[start:]
-                size += len(suffix) + 1 if suffix else 0
+            at_question = _question_suffix(qname, target)
+            if at_question is not None:
+                # It takes len(suffix) + 1 bytes on the wire before the root label.
+                suffix = at_question
+                size += len(suffix) + 1
                 if size > 255:
                     raise MalformedResponse("name longer than 255 bytes")
                 break
@@ -237,13 +247,9 @@ def _step_over(wire: bytes, offset: int, limit: int, qname: str) -> int:
     if length == 0:
         return offset + 1
     at = offset + 1 + length
-    if length < 64 and at + 2 <= limit and wire[at] >= 0xC0 and qname:
-        start = ((wire[at] & 0x3F) << 8 | wire[at + 1]) - 12
-        if (
-            0 <= start < len(qname)
-            and (start == 0 or qname[start - 1] == ".")
-            and length + len(qname) - start + 3 <= 255
-        ):
+    if length < 64 and at + 2 <= limit and wire[at] >= 0xC0:
+        suffix = _question_suffix(qname, (wire[at] & 0x3F) << 8 | wire[at + 1])
+        if suffix is not None and length + len(suffix) + 3 <= 255:
             return at + 2
     return _read_name(wire, offset, limit, qname, True)[1]
 
@@ -318,11 +324,10 @@ def _decode_fast(wire: bytes, qname: str, qtype: int) -> Parsed:
         first = wire[offset]
         if first >= 0xC0 and qdcount:
             # Usually a pointer to the question's name or to one of its suffixes (a zone).
-            start = ((first & 0x3F) << 8 | wire[offset + 1]) - 12
-            if start == 0:
-                owner, offset = qname, offset + 2
-            elif known and 0 < start < len(known) and known[start - 1] == ".":
-                owner, offset = known[start:], offset + 2
+            target = (first & 0x3F) << 8 | wire[offset + 1]
+            suffix = qname if target == 12 else _question_suffix(known, target)
+            if suffix is not None:
+                owner, offset = suffix, offset + 2
             else:
                 owner, offset = _read_name(wire, offset, size, known)
         elif first == 0:
