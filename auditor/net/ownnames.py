@@ -20,13 +20,16 @@ from auditor.net.findings import REMEDIATION
 from auditor.net.probe import Attempt
 
 
-def own_name_class(v6_class: str, shown: Attempt | None, side: Ipv4Side | None) -> str:
-    """The class of an own name once its IPv4 side is known (pure)."""
+def own_name_class(
+    v6_class: str, shown: Attempt | None, side: Ipv4Side | None, differ: bool
+) -> str:
+    """The class of an own name once its IPv4 side is known (pure); `differ`: the two
+    families' answers differ."""
     klass = cls.compare_families(
         v6_class,
         v6_answered=answered(shown),
         v4=side.outcome if side is not None else None,
-        differ=bool(compare(shown, side)),
+        differ=differ,
     )
     return cls.UNREACHABLE if klass == cls.IPV4_ONLY else klass
 
@@ -47,7 +50,11 @@ def refine(finding: Finding, side: Ipv4Side | None, shown: Attempt | None) -> Fi
         return finding
     evidence = {**finding.evidence, "ipv4": side.evidence()}
     v6_class = evidence.get("class", "")
-    klass = v6_class if v6_class == cls.DNS_ERROR else own_name_class(v6_class, shown, side)
+    differences = compare(shown, side)
+    if v6_class == cls.DNS_ERROR:
+        klass = v6_class
+    else:
+        klass = own_name_class(v6_class, shown, side, bool(differences))
     evidence["class"] = klass
     works4 = side.outcome == cls.V4_OK
     if klass == v6_class:
@@ -63,7 +70,7 @@ def refine(finding: Finding, side: Ipv4Side | None, shown: Attempt | None) -> Fi
     if shown is not None:
         v6_said = shown.answer if shown.ok else f"{shown.address}: {shown.error}"
     if klass == cls.DIFFERS:
-        aspects = ", ".join(d["aspect"] for d in compare(shown, side))
+        aspects = ", ".join(d["aspect"] for d in differences)
         message = (
             f"{subject} answers differently over IPv6 and IPv4 ({aspects or 'the proof'}): "
             f"IPv6 {v6_said}; IPv4 {_v4_said(side)}"
